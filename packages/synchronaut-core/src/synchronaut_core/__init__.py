@@ -1,0 +1,34 @@
+"""synchronaut-core: call sync or async code from sync, asyncio or Trio code.
+
+``call_any`` is the one entry point; ``call_sync``/``call_async`` force a side;
+``CallOptions`` binds options; ``check_cancelled`` lets offloaded sync code stop
+early; ``shutdown`` stops the background loop. Importing this package starts no
+thread, changes no event-loop policy and logs nothing.
+"""
+
+from ._call import CallOptions, call_any, call_async, call_sync
+from ._cancel import check_cancelled
+from ._detect import current_async_library
+from ._errors import CallAnyTimeout, CallCancelled
+from ._executor import get_default_executor, set_default_executor
+from ._loop import shutdown
+from ._pool import WorkerPool
+from ._run import run
+
+__all__ = [
+    "CallAnyTimeout",
+    "CallCancelled",
+    "CallOptions",
+    "WorkerPool",
+    "call_any",
+    "call_async",
+    "call_sync",
+    "check_cancelled",
+    "current_async_library",
+    "get_default_executor",
+    "run",
+    "set_default_executor",
+    "shutdown",
+]
+
+__version__ = "0.4.0"

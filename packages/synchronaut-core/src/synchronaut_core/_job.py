@@ -1,0 +1,161 @@
+"""One sync call handed to a worker thread, with its outcome and cancellation flag.
+
+The caller (a blocked thread, an asyncio task or a Trio task) creates the job, hands
+``job.run`` to an executor and waits in its own way; ``notify`` is how the worker
+wakes it. If the caller gives up first (timeout, cancellation) it sets
+``cancel_reason``: a job not yet started is then skipped, a running one can see it
+through ``check_cancelled()``, and its late result is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextvars import Context
+from typing import Any
+
+from ._cancel import _current
+from ._pool import WorkerPool
+
+_logger = logging.getLogger("synchronaut")
+
+
+class _Job:
+    __slots__ = (
+        "args",
+        "cancel_reason",
+        "ctx",
+        "error",
+        "func",
+        "future",
+        "kwargs",
+        "name",
+        "notify",
+        "value",
+    )
+
+    def __init__(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        ctx: Context,
+        name: str,
+    ) -> None:
+        self.func = func
+        self.args = args
+        self.kwargs = kwargs
+        self.ctx = ctx
+        self.name = name
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.cancel_reason: str | None = None
+        # The executor's future, when the job went through ``submit`` (to take a
+        # queued call back on cancellation).
+        self.future: Future[Any] | None = None
+        # Set by the caller before submission; called on the worker thread.
+        self.notify: Callable[[], object] = _noop
+
+    def run(self) -> None:
+        """Run the call on the current (worker) thread, then wake the caller."""
+        if self.cancel_reason is not None:
+            return  # the caller gave up before a worker took the job
+        previous = getattr(_current, "job", None)
+        _current.job = self
+        try:
+            self.value = self.ctx.run(self.func, *self.args, **self.kwargs)
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            _current.job = previous
+            # Drop the callee and its arguments now: the job object may outlive the
+            # call (held by its caller), the arguments need not.
+            self.func = self.args = self.kwargs = None  # type: ignore[assignment]
+        if self.cancel_reason is not None:
+            _logger.debug(
+                "synchronaut: %s finished after its caller %s; result dropped",
+                self.name,
+                self.cancel_reason,
+                exc_info=self.error,
+            )
+            self.error = None
+            return
+        try:
+            self.notify()
+        except RuntimeError:
+            # The caller's event loop closed while we ran: nobody is left to tell.
+            _logger.debug("synchronaut: %s finished after its caller's loop closed", self.name)
+
+    def cancel(self) -> None:
+        """Called by a pool shutting down with ``cancel_futures=True``: fail the caller."""
+        if self.cancel_reason is None:
+            self.error = RuntimeError(
+                f"the executor was shut down before {self.name} could start"
+            )
+            self.func = self.args = self.kwargs = None  # type: ignore[assignment]
+            try:
+                self.notify()
+            except RuntimeError:
+                pass
+
+    def settle_from_future(self, future: Future[Any]) -> None:
+        """Done-callback for a call run by an out-of-process executor (any thread)."""
+        if self.cancel_reason is not None or future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            self.value = future.result()
+        else:
+            self.error = error
+        self.func = self.args = self.kwargs = None  # type: ignore[assignment]
+        try:
+            self.notify()
+        except RuntimeError:
+            _logger.debug("synchronaut: %s finished after its caller's loop closed", self.name)
+
+    def give_up(self, reason: str) -> None:
+        """The caller stops waiting (on its own thread): mark, and log at debug level."""
+        self.cancel_reason = reason
+        if self.future is not None:
+            self.future.cancel()  # takes the call back if it has not started yet
+        _logger.debug(
+            "synchronaut: caller of %s %s; the sync call cannot be killed and is "
+            "abandoned (it may still be running in its thread)",
+            self.name,
+            reason,
+        )
+
+
+def _noop() -> None:
+    return None
+
+
+def _in_process(executor: Executor) -> bool:
+    """Does ``executor`` run calls in threads of this process (so a Context can go)?"""
+    return isinstance(executor, (WorkerPool, ThreadPoolExecutor)) or bool(
+        getattr(executor, "_synchronaut_in_process", False)
+    )
+
+
+def _submit(executor: Executor, job: _Job) -> None:
+    """Hand ``job`` to ``executor``; a shut-down executor gives a clear RuntimeError.
+
+    Thread executors run ``job.run`` (the caller's context copy goes along). Any other
+    executor (a process pool, Dask's) receives the plain ``func`` with its arguments,
+    which must then be picklable; ContextVars cannot cross a process boundary.
+    """
+    try:
+        if type(executor) is WorkerPool:
+            executor._run_job(job)
+        elif _in_process(executor):
+            job.future = executor.submit(job.run)
+        else:
+            future = executor.submit(job.func, *job.args, **job.kwargs)
+            job.future = future
+            future.add_done_callback(job.settle_from_future)
+    except RuntimeError as exc:
+        raise RuntimeError(
+            f"cannot run {job.name}: the executor {executor!r} is shut down ({exc}); "
+            "pass an open executor, or call set_default_executor() to replace it"
+        ) from exc

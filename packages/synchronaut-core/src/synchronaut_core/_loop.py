@@ -1,0 +1,189 @@
+"""Event loops in threads of their own: the shared background loop, and spares.
+
+The background loop serves sync code that calls async functions: it is started
+lazily by the first such call (never at import), runs in one daemon thread named
+``synchronaut-loop``, uses uvloop when it is importable (through a loop factory: the
+global event-loop policy is never touched), is replaced in a child after
+``os.fork()``, and is shut down cleanly at interpreter exit or by ``shutdown()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from ._fork import _ensure_fork_hook
+
+__all__ = ["shutdown"]
+
+_logger = logging.getLogger("synchronaut")
+
+#: Seconds that shutdown gives cancelled tasks to run their ``finally`` blocks.
+_CANCEL_GRACE = 2.0
+
+_loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+
+
+def _get_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    """uvloop's ``new_event_loop`` when importable (unless SYNCHRONAUT_LOOP=asyncio)."""
+    global _loop_factory
+    factory = _loop_factory
+    if factory is None:
+        factory = asyncio.new_event_loop
+        if os.environ.get("SYNCHRONAUT_LOOP", "").lower() != "asyncio":
+            try:
+                import uvloop  # pyright: ignore[reportMissingImports]
+            except ImportError:
+                pass
+            else:
+                factory = uvloop.new_event_loop  # pyright: ignore
+        _loop_factory = factory
+    return factory
+
+
+class _LoopThread:
+    """An asyncio event loop running forever in a daemon thread it owns."""
+
+    __slots__ = ("closing", "loop", "thread")
+
+    def __init__(self, name: str) -> None:
+        self.loop: asyncio.AbstractEventLoop = _get_loop_factory()()
+        self.closing = False
+        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+
+    def start(self) -> None:
+        ready = threading.Event()
+        self.loop.call_soon(ready.set)
+        self.thread.start()
+        ready.wait()
+
+    def alive(self) -> bool:
+        return self.thread.is_alive() and not self.loop.is_closed()
+
+    def _main(self) -> None:
+        # Runs on the loop's own thread for its whole life.
+        loop = self.loop
+        try:
+            loop.run_forever()
+        finally:
+            try:
+                self._finish_pending()
+            finally:
+                loop.close()
+
+    def _finish_pending(self) -> None:
+        # The loop has stopped: cancel what is left so every coroutine runs its
+        # ``finally`` blocks, then close async generators. Bounded, so a task that
+        # ignores cancellation cannot hang interpreter exit.
+        loop = self.loop
+        tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            loop.run_until_complete(asyncio.wait(tasks, timeout=_CANCEL_GRACE))
+            stuck = [task for task in tasks if not task.done()]
+            if stuck:
+                _logger.warning(
+                    "synchronaut: %d task(s) ignored cancellation at loop shutdown: %r",
+                    len(stuck),
+                    stuck,
+                )
+            for task in tasks:
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: no "exception was never retrieved"
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        executor: Any = getattr(loop, "_default_executor", None)
+        if executor is not None:
+            # Not loop.shutdown_default_executor(): it joins the threads, which can
+            # hang exit on a stuck call.
+            executor.shutdown(wait=False)
+
+    def _request_stop(self) -> None:
+        # On the loop thread: marks the calls still running as stopped by shutdown.
+        self.closing = True
+        self.loop.stop()
+
+    def stop(self, timeout: float | None) -> bool:
+        """Stop the loop from another thread; True once its thread has ended."""
+        self.closing = True
+        try:
+            self.loop.call_soon_threadsafe(self._request_stop)
+        except RuntimeError:
+            pass  # already closed
+        if self.thread is threading.current_thread():
+            return False  # cannot join ourselves; the loop stops when we return
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+
+_lock = threading.Lock()
+_background: _LoopThread | None = None
+_atexit_registered = False
+# Loops abandoned by a fork: kept referenced so the child never finalizes (or
+# closes) selector state it shares with the parent.
+_forked_away: list[_LoopThread] = []
+
+
+def _get_background() -> _LoopThread:
+    """The running background loop, started on first use (any thread may call)."""
+    bg = _background
+    if bg is not None and not bg.closing:
+        return bg
+    return _start_background()
+
+
+def _start_background() -> _LoopThread:
+    global _background, _atexit_registered
+    with _lock:
+        bg = _background
+        if bg is not None and not bg.closing:
+            return bg
+        bg = _LoopThread("synchronaut-loop")
+        bg.start()
+        _background = bg
+        _ensure_fork_hook()
+        if not _atexit_registered:
+            _atexit_registered = True
+            atexit.register(_shutdown_at_exit)
+        return bg
+
+
+def _is_background_thread() -> bool:
+    bg = _background
+    return bg is not None and bg.thread is threading.current_thread()
+
+
+def shutdown(timeout: float | None = 5.0) -> None:
+    """Stop the background loop; the next sync-to-async call starts a new one.
+
+    Coroutines still running on it are cancelled (their ``finally`` blocks run, given
+    up to a couple of seconds), and sync callers still waiting on them get a
+    ``RuntimeError`` saying the loop was shut down. Waits up to ``timeout`` seconds for
+    the loop's thread to end (returns at once when called on that thread itself).
+    Safe to call at any time, from any thread, any number of times.
+    """
+    global _background
+    with _lock:
+        bg, _background = _background, None
+    if bg is not None:
+        bg.stop(timeout)
+
+
+def _shutdown_at_exit() -> None:
+    try:
+        shutdown(timeout=_CANCEL_GRACE + 1.0)
+    except Exception:  # pragma: no cover - never let exit fail on our account
+        _logger.exception("synchronaut: error while stopping the background loop at exit")
+
+
+def _forget_after_fork() -> None:
+    global _background, _lock
+    _lock = threading.Lock()
+    if _background is not None:
+        _forked_away.append(_background)
+        _background = None

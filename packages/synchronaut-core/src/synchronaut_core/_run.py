@@ -1,0 +1,56 @@
+"""``run(main, *args)``: ``asyncio.run`` that picks uvloop when it is installed."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from ._detect import _is_async
+from ._loop import _get_loop_factory
+
+__all__ = ["run"]
+
+T = TypeVar("T")
+
+
+def run(main: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
+    """Run ``main(*args)`` to completion in a new event loop and return its value.
+
+    Like ``asyncio.run``: a fresh loop (uvloop's when importable, chosen through a
+    loop factory so the global event-loop policy is untouched), remaining tasks
+    cancelled and async generators closed at the end, the loop closed. Call it from
+    plain sync code; raises ``RuntimeError`` inside a running event loop and
+    ``TypeError`` if ``main`` is not an ``async def`` function.
+    """
+    if not callable(main) or not _is_async(main):
+        raise TypeError(f"run() needs an async function, got {main!r}")
+    if asyncio._get_running_loop() is not None:  # pyright: ignore[reportPrivateUsage]
+        raise RuntimeError("run() cannot be called from a running event loop; await instead")
+    factory = _get_loop_factory()
+    if sys.version_info >= (3, 11):
+        with asyncio.Runner(loop_factory=factory) as runner:
+            return runner.run(main(*args))
+    return _run_310(factory, main(*args))  # pragma: no cover - Python 3.10 only
+
+
+def _run_310(  # pragma: no cover - Python 3.10 only
+    factory: Callable[[], asyncio.AbstractEventLoop], coro: Coroutine[Any, Any, T]
+) -> T:
+    loop = factory()
+    try:
+        asyncio.set_event_loop(loop)
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
