@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from contextvars import copy_context
-from functools import partial
 from types import CoroutineType
 from typing import Any
 
@@ -23,10 +22,16 @@ from ._job import _Job, _submit
 _TIMED_OUT = object()
 
 
-def _wake(fut: asyncio.Future[Any], outcome: object = None) -> None:
-    # On the loop thread: the worker finished (or the timer fired) first.
+def _wake(fut: asyncio.Future[Any]) -> None:
+    # On the loop thread: the worker finished first.
     if not fut.done():
-        fut.set_result(outcome)
+        fut.set_result(None)
+
+
+def _wake_timed_out(fut: asyncio.Future[Any]) -> None:
+    # On the loop thread: the timer fired first.
+    if not fut.done():
+        fut.set_result(_TIMED_OUT)
 
 
 async def _offload(
@@ -48,9 +53,9 @@ async def _offload(
     job = _Job(func, args, kwargs, ctx, name)
     fut = loop.create_future()
     # Runs on the worker thread when the call is done: wakes this task's loop.
-    job.notify = partial(loop.call_soon_threadsafe, _wake, fut)
+    job.notify = lambda: loop.call_soon_threadsafe(_wake, fut)
     _submit(executor if executor is not None else get_default_executor(), job)
-    timer = None if timeout is None else loop.call_later(timeout, _wake, fut, _TIMED_OUT)
+    timer = None if timeout is None else loop.call_later(timeout, _wake_timed_out, fut)
     try:
         outcome = await fut
     except BaseException:

@@ -9,13 +9,14 @@ alive, so a loop shut down under a caller fails it instead of hanging it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from _thread import LockType, allocate_lock
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from contextvars import Context, copy_context
-from typing import Any
+from typing import Any, cast
 
 from . import _loop
 from ._context import _write_back
@@ -84,13 +85,17 @@ class _LoopCall:
             coro.close()  # the caller left before we started: never run it
             return
         loop = self.loop_thread.loop
+        task: asyncio.Task[Any]
         try:
             if _EAGER_START:
                 # Runs the coroutine's first step right here: a call that finishes
                 # without suspending costs no further loop iteration.
-                task = asyncio.Task(coro, loop=loop, context=self.ctx, eager_start=True)  # pyright: ignore[reportCallIssue]
+                task = cast(
+                    "asyncio.Task[Any]",
+                    asyncio.Task(coro, loop=loop, context=self.ctx, eager_start=True),  # pyright: ignore[reportCallIssue]
+                )
             elif _TASK_CONTEXT:
-                task = loop.create_task(coro, context=self.ctx)  # pyright: ignore[reportCallIssue]
+                task = cast("asyncio.Task[Any]", loop.create_task(coro, context=self.ctx))  # pyright: ignore[reportCallIssue]
             else:
                 # 3.10: a task copies the context it is created in, so the callee's
                 # changes are captured from inside it (see _capture_context).
@@ -125,6 +130,8 @@ class _LoopCall:
         try:
             self.value = task.result()
         except asyncio.CancelledError as exc:
+            if self.loop_thread.exiting:
+                return  # see _LoopThread.exiting: leave the daemon caller parked
             if self.timed_out:
                 self.error = _timeout_error(self.name, self.timeout)  # type: ignore[arg-type]
             elif self.loop_thread.closing:
@@ -157,9 +164,9 @@ def _wait_for_loop(call: _LoopCall) -> None:
         while not lock.acquire(timeout=_LIVENESS_SLICE):
             waited += _LIVENESS_SLICE
             if not loop_thread.alive():
-                raise RuntimeError(
-                    f"synchronaut's event loop stopped before {call.name} finished"
-                )
+                if loop_thread.exiting:
+                    continue  # interpreter exit: stay parked until frozen
+                raise RuntimeError(f"synchronaut's event loop stopped before {call.name} finished")
             if limit is not None and waited >= limit:
                 _logger.warning(
                     "synchronaut: the event loop running %s did not enforce its %ss "
@@ -171,10 +178,8 @@ def _wait_for_loop(call: _LoopCall) -> None:
     except BaseException:
         # KeyboardInterrupt, a dead loop or a stuck one: stop the coroutine too.
         call.abandoned = True
-        try:
+        with contextlib.suppress(RuntimeError):
             loop_thread.loop.call_soon_threadsafe(call.cancel)
-        except RuntimeError:
-            pass
         raise
 
 
@@ -265,5 +270,3 @@ def _call_in_executor_blocking(
         finally:
             del error
     return job.value
-
-

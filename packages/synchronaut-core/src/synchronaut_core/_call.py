@@ -109,9 +109,7 @@ def _call_blocking(
     if timeout is None and not force_offload:
         result = func(*args, **kwargs)
     else:
-        result = _call_in_executor_blocking(
-            func, args, kwargs, timeout, executor, _func_name(func)
-        )
+        result = _call_in_executor_blocking(func, args, kwargs, timeout, executor, _func_name(func))
     if type(result) is CoroutineType:
         # A sync callable that returned a coroutine (say, a lambda around an async
         # call): run it rather than hand back a coroutine nobody will await.
@@ -184,9 +182,7 @@ def _call_sync(
 ) -> Any:
     _check_options(timeout, executor)
     is_async = _is_async(func)
-    if is_async and (
-        _get_running_loop() is not None or ("trio" in _modules and _trio_running())
-    ):
+    if is_async and (_get_running_loop() is not None or ("trio" in _modules and _trio_running())):
         _logger.warning(
             "synchronaut: blocking call to %s stalls this thread's running event loop "
             "until it returns; await it instead to keep the loop serving",

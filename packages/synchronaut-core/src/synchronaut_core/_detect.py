@@ -70,7 +70,7 @@ def _is_async_slow(func: object) -> bool:
         return bool(code.co_flags & _CO_ASYNC)
     if isinstance(target, type):
         return False  # calling a class builds an instance
-    call = getattr(type(target), "__call__", None)
+    call = getattr(type(target), "__call__", None)  # noqa: B004  # pyright: ignore[reportUnknownArgumentType]
     return call is not None and inspect.iscoroutinefunction(call)
 
 

@@ -9,6 +9,7 @@ through ``check_cancelled()``, and its late result is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -45,7 +46,7 @@ class _Job:
     ) -> None:
         self.func = func
         self.args = args
-        self.kwargs = kwargs
+        self.kwargs: dict[str, Any] = kwargs
         self.ctx = ctx
         self.name = name
         self.value: Any = None
@@ -56,6 +57,13 @@ class _Job:
         self.future: Future[Any] | None = None
         # Set by the caller before submission; called on the worker thread.
         self.notify: Callable[[], object] = _noop
+
+    def _release_call(self) -> None:
+        # Drop the callee and its arguments: the job object may outlive the call
+        # (held by its caller), they need not.
+        self.func = _noop
+        self.args = ()
+        self.kwargs = _NO_KWARGS
 
     def run(self) -> None:
         """Run the call on the current (worker) thread, then wake the caller."""
@@ -69,9 +77,7 @@ class _Job:
             self.error = exc
         finally:
             _current.job = previous
-            # Drop the callee and its arguments now: the job object may outlive the
-            # call (held by its caller), the arguments need not.
-            self.func = self.args = self.kwargs = None  # type: ignore[assignment]
+            self._release_call()
         if self.cancel_reason is not None:
             _logger.debug(
                 "synchronaut: %s finished after its caller %s; result dropped",
@@ -90,14 +96,10 @@ class _Job:
     def cancel(self) -> None:
         """Called by a pool shutting down with ``cancel_futures=True``: fail the caller."""
         if self.cancel_reason is None:
-            self.error = RuntimeError(
-                f"the executor was shut down before {self.name} could start"
-            )
-            self.func = self.args = self.kwargs = None  # type: ignore[assignment]
-            try:
+            self.error = RuntimeError(f"the executor was shut down before {self.name} could start")
+            self._release_call()
+            with contextlib.suppress(RuntimeError):
                 self.notify()
-            except RuntimeError:
-                pass
 
     def settle_from_future(self, future: Future[Any]) -> None:
         """Done-callback for a call run by an out-of-process executor (any thread)."""
@@ -108,7 +110,7 @@ class _Job:
             self.value = future.result()
         else:
             self.error = error
-        self.func = self.args = self.kwargs = None  # type: ignore[assignment]
+        self._release_call()
         try:
             self.notify()
         except RuntimeError:
@@ -131,6 +133,9 @@ def _noop() -> None:
     return None
 
 
+_NO_KWARGS: dict[str, Any] = {}
+
+
 def _in_process(executor: Executor) -> bool:
     """Does ``executor`` run calls in threads of this process (so a Context can go)?"""
     return isinstance(executor, (WorkerPool, ThreadPoolExecutor)) or bool(
@@ -151,7 +156,7 @@ def _submit(executor: Executor, job: _Job) -> None:
         elif _in_process(executor):
             job.future = executor.submit(job.run)
         else:
-            future = executor.submit(job.func, *job.args, **job.kwargs)
+            future: Future[Any] = executor.submit(job.func, *job.args, **job.kwargs)
             job.future = future
             future.add_done_callback(job.settle_from_future)
     except RuntimeError as exc:

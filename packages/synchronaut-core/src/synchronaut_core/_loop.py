@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -49,11 +50,15 @@ def _get_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 class _LoopThread:
     """An asyncio event loop running forever in a daemon thread it owns."""
 
-    __slots__ = ("closing", "loop", "thread")
+    __slots__ = ("closing", "exiting", "loop", "thread")
 
     def __init__(self, name: str) -> None:
         self.loop: asyncio.AbstractEventLoop = _get_loop_factory()()
         self.closing = False
+        # Set when the interpreter is exiting: only daemon threads can still be
+        # waiting on this loop then, and they are left parked, not failed (a
+        # failure would print from a thread that is about to be frozen).
+        self.exiting = False
         self.thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def start(self) -> None:
@@ -111,10 +116,8 @@ class _LoopThread:
     def stop(self, timeout: float | None) -> bool:
         """Stop the loop from another thread; True once its thread has ended."""
         self.closing = True
-        try:
+        with contextlib.suppress(RuntimeError):  # already closed
             self.loop.call_soon_threadsafe(self._request_stop)
-        except RuntimeError:
-            pass  # already closed
         if self.thread is threading.current_thread():
             return False  # cannot join ourselves; the loop stops when we return
         self.thread.join(timeout)
@@ -175,6 +178,9 @@ def shutdown(timeout: float | None = 5.0) -> None:
 
 
 def _shutdown_at_exit() -> None:
+    bg = _background
+    if bg is not None:
+        bg.exiting = True
     try:
         shutdown(timeout=_CANCEL_GRACE + 1.0)
     except Exception:  # pragma: no cover - never let exit fail on our account

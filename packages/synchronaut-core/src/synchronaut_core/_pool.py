@@ -18,7 +18,6 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, Protocol, TypeVar
 
-
 __all__ = ["WorkerPool"]
 
 P = ParamSpec("P")
@@ -38,9 +37,7 @@ class _FutureItem:
 
     __slots__ = ("args", "fn", "future", "kwargs")
 
-    def __init__(
-        self, future: Future[Any], fn: Callable[..., Any], args: Any, kwargs: Any
-    ) -> None:
+    def __init__(self, future: Future[Any], fn: Callable[..., Any], args: Any, kwargs: Any) -> None:
         self.future = future
         self.fn = fn
         self.args = args

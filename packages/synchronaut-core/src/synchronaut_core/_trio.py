@@ -8,7 +8,7 @@ from concurrent.futures import Executor
 from contextvars import copy_context
 from functools import partial
 from types import CoroutineType
-from typing import Any
+from typing import Any, cast
 
 import trio
 
@@ -70,6 +70,6 @@ async def _offload(
     value = job.value
     if type(value) is CoroutineType:
         # A sync callable returned a coroutine: await it instead of dropping it.
-        coro: Coroutine[Any, Any, Any] = value  # pyright: ignore[reportUnknownVariableType]
+        coro = cast("Coroutine[Any, Any, Any]", value)
         return await (coro if timeout is None else _with_timeout(coro, timeout, name))
     return value

@@ -1,0 +1,93 @@
+"""The callee sees the caller's ContextVars, and the caller sees the callee's changes."""
+
+from __future__ import annotations
+
+import contextvars
+
+import pytest
+from synchronaut_core import call_any
+
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+user: contextvars.ContextVar[str] = contextvars.ContextVar("user", default="nobody")
+
+
+def read_sync() -> tuple[str, str]:
+    return request_id.get(), user.get()
+
+
+async def read_async() -> tuple[str, str]:
+    return request_id.get(), user.get()
+
+
+def write_sync(value: str) -> None:
+    request_id.set(value)
+
+
+async def write_async(value: str) -> None:
+    request_id.set(value)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"timeout": 5}, {"force_offload": True}])
+def test_sync_caller_context_reaches_callee_and_changes_come_back(kwargs) -> None:
+    def scenario() -> None:
+        request_id.set("r-1")
+        user.set("ann")
+        assert call_any(read_sync, **kwargs) == ("r-1", "ann")
+        assert call_any(read_async, **kwargs) == ("r-1", "ann")
+        call_any(write_sync, "from-sync", **kwargs)
+        assert request_id.get() == "from-sync"
+        call_any(write_async, "from-async", **kwargs)
+        assert request_id.get() == "from-async"
+
+    contextvars.copy_context().run(scenario)
+
+
+def test_event_loop_caller_context_reaches_callee_and_changes_come_back(backend) -> None:
+    async def main() -> None:
+        for kwargs in ({}, {"timeout": 5}):
+            request_id.set("r-2")
+            user.set("bob")
+            assert await call_any(read_sync, **kwargs) == ("r-2", "bob")
+            assert await call_any(read_async, **kwargs) == ("r-2", "bob")
+            await call_any(write_sync, "from-sync", **kwargs)
+            assert request_id.get() == "from-sync"
+            await call_any(write_async, "from-async", **kwargs)
+            assert request_id.get() == "from-async"
+
+    backend.run(main)
+
+
+def test_changes_made_before_the_callee_raised_come_back() -> None:
+    def write_then_fail() -> None:
+        request_id.set("partial")
+        raise ValueError("nope")
+
+    def scenario() -> None:
+        with pytest.raises(ValueError, match="nope"):
+            call_any(write_then_fail, timeout=5)
+        assert request_id.get() == "partial"
+
+    contextvars.copy_context().run(scenario)
+
+
+def test_concurrent_tasks_keep_their_own_context(backend) -> None:
+    async def one(i: int) -> None:
+        request_id.set(f"task-{i}")
+        await backend.sleep(0.01)
+        assert await call_any(read_sync) == (f"task-{i}", "nobody")
+        await call_any(write_sync, f"task-{i}-after")
+        assert request_id.get() == f"task-{i}-after"
+
+    async def main() -> None:
+        if backend.name == "trio":
+            import trio
+
+            async with trio.open_nursery() as nursery:
+                for i in range(20):
+                    nursery.start_soon(one, i)
+        else:
+            import asyncio
+
+            await asyncio.gather(*(one(i) for i in range(20)))
+
+    backend.run(main)
