@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+
 from synchronaut_core import call_any, shutdown
 
 

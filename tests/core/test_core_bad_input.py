@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from synchronaut_core import CallOptions, call_any, call_async, call_sync
 
 BAD_TIMEOUTS = [0, -1, -0.5, math.inf, math.nan, "1", True, [1]]

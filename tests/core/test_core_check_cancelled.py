@@ -8,6 +8,7 @@ import time
 
 import pytest
 import trio
+
 from synchronaut_core import CallAnyTimeout, CallCancelled, call_any, check_cancelled
 
 

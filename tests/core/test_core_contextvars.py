@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 
 import pytest
+
 from synchronaut_core import call_any
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 
 import pytest
+
 from synchronaut_core import call_any
 
 

@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
+
 from synchronaut_core import (
     WorkerPool,
     call_any,

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import trio
+
 from synchronaut_core import CallAnyTimeout, call_any
 
 

@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+
 from synchronaut_ctx import bind_context, get_request_ctx, request_context
 
 var: contextvars.ContextVar[str] = contextvars.ContextVar("test_ctx_bind_var")

@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
+
 from synchronaut_ctx import ContextExecutor, get_request_ctx, request_context
 
 var: contextvars.ContextVar[str] = contextvars.ContextVar("test_ctx_executor_var")

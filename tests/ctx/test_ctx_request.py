@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 
 import pytest
+
 from synchronaut_ctx import get_request_ctx, request_context, set_request_ctx
 
 UNSET = object()

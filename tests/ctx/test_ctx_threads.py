@@ -9,6 +9,7 @@ import threading
 import traceback
 
 import pytest
+
 from synchronaut_ctx import (
     ContextThread,
     get_request_ctx,
