@@ -8,7 +8,7 @@ import threading
 import tracemalloc
 import weakref
 
-from synchronaut_core import call_any
+from synchronaut_core import WorkerPool, call_any, get_default_executor
 
 
 class Callee:
@@ -76,6 +76,8 @@ def test_sync_to_async_calls_leave_memory_and_threads_flat() -> None:
 
 
 def test_offloads_leave_memory_and_threads_flat() -> None:
+    assert isinstance(get_default_executor(), WorkerPool)
+
     def add(a: int, b: int) -> int:
         return a + b
 
@@ -89,4 +91,6 @@ def test_offloads_leave_memory_and_threads_flat() -> None:
     finally:
         loop.close()
     assert growth < 256 * 1024
-    assert threads <= 0
+    # A worker that is still finishing when the next call arrives makes the pool
+    # start another one, so the count may creep up to the pool's size, never past it.
+    assert threads <= get_default_executor().max_workers
