@@ -79,18 +79,20 @@ def _dispatch(
     _check_options(timeout, executor)
     is_async = _is_async(func)
     if _get_running_loop() is not None:
-        name = _func_name(func)
         if is_async:
             coro = func(*args, **kwargs)
-            return coro if timeout is None else _asyncio._with_timeout(coro, timeout, name)
-        return _asyncio._offload(func, args, kwargs, timeout, executor, name)
+            if timeout is None:
+                return coro
+            return _asyncio._with_timeout(coro, timeout, _func_name(func))
+        return _asyncio._offload(func, args, kwargs, timeout, executor, _func_name(func))
     if "trio" in _modules and _trio_running():
         trio = _trio()
-        name = _func_name(func)
         if is_async:
             coro = func(*args, **kwargs)
-            return coro if timeout is None else trio._with_timeout(coro, timeout, name)
-        return trio._offload(func, args, kwargs, timeout, executor, name)
+            if timeout is None:
+                return coro
+            return trio._with_timeout(coro, timeout, _func_name(func))
+        return trio._offload(func, args, kwargs, timeout, executor, _func_name(func))
     return _call_blocking(func, args, kwargs, timeout, executor, force_offload, is_async)
 
 
@@ -152,20 +154,17 @@ def call_any(
     Executor, and ``ValueError`` if ``timeout`` is not ``None`` or a positive finite
     number -- before anything runs.
     """
-    if (
-        timeout is None
-        and executor is None
-        and not force_offload
-        and _get_running_loop() is None
-        and "trio" not in _modules
-    ):
-        # Hot path: sync code calling a sync function. Kept flat on purpose.
+    if timeout is None and executor is None and not force_offload:
+        # Hot paths, kept flat on purpose: no option to check, a cheap classification.
         try:
             flags = func.__code__.co_flags  # type: ignore[attr-defined]
         except AttributeError:
             flags = _CO_ASYNC if _is_async_slow(func) else 0
-        if not flags & _CO_ASYNC:
-            result = func(*args, **kwargs)
+        if flags & _CO_ASYNC:
+            if _get_running_loop() is not None:
+                return func(*args, **kwargs)  # asyncio -> async: await it in this task
+        elif _get_running_loop() is None and "trio" not in _modules:
+            result = func(*args, **kwargs)  # sync -> sync: a direct call
             if type(result) is CoroutineType:
                 return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
             return result
