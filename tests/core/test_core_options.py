@@ -49,5 +49,5 @@ def test_call_options_in_event_loops(backend) -> None:
 
 def test_call_options_repr() -> None:
     assert repr(CallOptions(timeout=1)) == (
-        "CallOptions(timeout=1, executor=None, force_offload=False)"
+        "CallOptions(timeout=1, executor=None, force_offload=False, thread_sensitive=False)"
     )

@@ -2,7 +2,8 @@
 
 ``call_any`` is the one entry point; ``call_sync``/``call_async`` force a side;
 ``CallOptions`` binds options; ``check_cancelled`` lets offloaded sync code stop
-early; ``shutdown`` stops the background loop. Importing this package starts no
+early; ``thread_sensitive_context`` gives async code a DB thread of its own;
+``shutdown`` stops the background loop. Importing this package starts no
 thread, changes no event-loop policy and logs nothing.
 """
 
@@ -14,6 +15,7 @@ from ._executor import get_default_executor, set_default_executor
 from ._loop import shutdown
 from ._pool import WorkerPool
 from ._run import run
+from ._sensitive import thread_sensitive_context
 
 __all__ = [
     "CallAnyTimeout",
@@ -29,6 +31,7 @@ __all__ = [
     "run",
     "set_default_executor",
     "shutdown",
+    "thread_sensitive_context",
 ]
 
 __version__ = "0.4.0"

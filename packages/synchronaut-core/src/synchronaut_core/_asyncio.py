@@ -17,7 +17,7 @@ from typing import Any
 from ._context import _write_back
 from ._errors import _timeout_error
 from ._executor import get_default_executor
-from ._job import _Job, _submit
+from ._job import _Job, _JobRunner, _submit
 
 _TIMED_OUT = object()
 
@@ -39,7 +39,7 @@ async def _offload(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     timeout: float | None,
-    executor: Executor | None,
+    executor: Executor | _JobRunner | None,
     name: str,
 ) -> Any:
     """Run sync ``func`` in a worker thread; the awaiting task waits without blocking.
@@ -51,6 +51,7 @@ async def _offload(
     loop = asyncio.get_running_loop()
     ctx = copy_context()
     job = _Job(func, args, kwargs, ctx, name)
+    job.origin = loop  # coroutines this call starts come back here (loop affinity)
     fut = loop.create_future()
     # Runs on the worker thread when the call is done: wakes this task's loop.
     job.notify = lambda: loop.call_soon_threadsafe(_wake, fut)

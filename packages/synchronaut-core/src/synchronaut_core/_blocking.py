@@ -1,9 +1,15 @@
 """Sync callers that block: a coroutine run on a loop thread, a sync call in a pool.
 
-Both paths hand work to another thread and park the calling thread on a plain lock
-(cheaper than ``concurrent.futures.Future``'s condition variable) until the other
-side releases it. The wait wakes once a second to check that the other side is still
+Both paths hand work to another thread and park the calling thread until the other
+side answers. A caller parked on a coroutine also *serves*: thread-sensitive sync
+calls made below that coroutine are queued back to it and run on its thread (see
+``_sensitive``). The wait wakes once a second to check that the other side is still
 alive, so a loop shut down under a caller fails it instead of hanging it.
+
+Which loop runs the coroutine (loop affinity): a sync call that synchronaut offloaded
+from an event loop sends coroutines back to *that* loop, so loop-bound objects
+(asyncio locks and queues, async DB pools, HTTP sessions) keep working; any other
+thread uses the shared background loop.
 """
 
 from __future__ import annotations
@@ -11,18 +17,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import sys
-from _thread import LockType, allocate_lock
+from _thread import allocate_lock
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from contextvars import Context, copy_context
 from typing import Any, cast
 
 from . import _loop
+from ._cancel import _current
 from ._context import _write_back
 from ._errors import _timeout_error
 from ._executor import get_default_executor
-from ._job import _Job, _submit
+from ._job import _Job, _JobRunner, _submit
+from ._sensitive import _default_thread, _target
 
 _logger = logging.getLogger("synchronaut")
 
@@ -35,18 +44,28 @@ _LIVENESS_SLICE = 1.0
 #: (something blocks it); the caller then stops waiting.
 _STUCK_LOOP_GRACE = 5.0
 
+_DONE = object()
 
-class _LoopCall:
-    """One coroutine run on a loop thread for a sync caller blocked on ``lock``."""
+
+class _LoopCall(_JobRunner):
+    """One coroutine run on a loop thread for a sync caller parked on ``queue``.
+
+    The caller's thread takes from ``queue`` until ``_DONE``: anything else is a
+    thread-sensitive job to run right there. The coroutine's context names this
+    object as the thread-sensitive target (``_sensitive._target``).
+    """
 
     __slots__ = (
         "abandoned",
+        "baseline",
         "coro",
         "ctx",
         "error",
+        "host",
         "lock",
-        "loop_thread",
         "name",
+        "open",
+        "queue",
         "task",
         "timed_out",
         "timeout",
@@ -56,25 +75,53 @@ class _LoopCall:
 
     def __init__(
         self,
-        loop_thread: _loop._LoopThread,
+        host: _loop._LoopHost,
         coro: Coroutine[Any, Any, Any],
         ctx: Context,
         timeout: float | None,
         name: str,
     ) -> None:
-        self.loop_thread = loop_thread
+        self.host = host
         self.coro: Coroutine[Any, Any, Any] | None = coro
         self.ctx = ctx
+        ctx.run(_target.set, self)
+        self.baseline = ctx.copy()
         self.timeout = timeout
         self.name = name
-        self.lock: LockType = allocate_lock()
-        self.lock.acquire()
+        self.queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.lock = allocate_lock()
+        self.open = True
         self.task: asyncio.Task[Any] | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.value: Any = None
         self.error: BaseException | None = None
         self.timed_out = False
         self.abandoned = False
+
+    # --- any thread: thread-sensitive jobs for the parked caller -------------------
+
+    def _run_job(self, job: _Job) -> None:
+        with self.lock:
+            if self.open:
+                self.queue.put(job)
+                return
+        # The caller has moved on (a task outlived the call that started it): the
+        # job still runs, on the process-wide thread-sensitive thread.
+        job.runner = _default_thread()
+        _default_thread()._run_job(job)
+
+    def close(self) -> None:
+        """On the caller's thread once it stops waiting: hand over what is left."""
+        with self.lock:
+            self.open = False
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not _DONE:
+                item.runner = _default_thread()
+                _default_thread()._run_job(item)
 
     # --- on the loop's thread -------------------------------------------------
 
@@ -84,7 +131,7 @@ class _LoopCall:
         if self.abandoned:
             coro.close()  # the caller left before we started: never run it
             return
-        loop = self.loop_thread.loop
+        loop = self.host.loop
         task: asyncio.Task[Any]
         try:
             if _EAGER_START:
@@ -103,7 +150,7 @@ class _LoopCall:
         except BaseException as exc:
             coro.close()
             self.error = exc
-            self.lock.release()
+            self.queue.put(_DONE)
             return
         if task.done():
             self._finish(task)
@@ -130,11 +177,11 @@ class _LoopCall:
         try:
             self.value = task.result()
         except asyncio.CancelledError as exc:
-            if self.loop_thread.exiting:
+            if self.host.exiting:
                 return  # see _LoopThread.exiting: leave the daemon caller parked
             if self.timed_out:
                 self.error = _timeout_error(self.name, self.timeout)  # type: ignore[arg-type]
-            elif self.loop_thread.closing:
+            elif self.host.closing:
                 error = RuntimeError(
                     f"synchronaut's event loop was shut down while {self.name} was running"
                 )
@@ -144,7 +191,7 @@ class _LoopCall:
                 self.error = exc
         except BaseException as exc:
             self.error = exc
-        self.lock.release()
+        self.queue.put(_DONE)
 
 
 async def _capture_context(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> Any:
@@ -154,50 +201,61 @@ async def _capture_context(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> A
         call.ctx = copy_context()
 
 
-def _wait_for_loop(call: _LoopCall) -> None:
-    """Park the calling thread until ``call`` finishes; see the module docstring."""
-    lock = call.lock
-    loop_thread = call.loop_thread
-    waited = 0.0
+def _serve_until_done(call: _LoopCall) -> None:
+    """Park the calling thread until ``call`` finishes, running the jobs it is sent."""
+    get = call.queue.get
+    host = call.host
+    idle = 0.0
     limit = None if call.timeout is None else call.timeout + _STUCK_LOOP_GRACE
     try:
-        while not lock.acquire(timeout=_LIVENESS_SLICE):
-            waited += _LIVENESS_SLICE
-            if not loop_thread.alive():
-                if loop_thread.exiting:
-                    continue  # interpreter exit: stay parked until frozen
-                raise RuntimeError(f"synchronaut's event loop stopped before {call.name} finished")
-            if limit is not None and waited >= limit:
-                _logger.warning(
-                    "synchronaut: the event loop running %s did not enforce its %ss "
-                    "timeout (is something blocking the loop?); giving up on it",
-                    call.name,
-                    call.timeout,
-                )
-                raise _timeout_error(call.name, call.timeout)  # type: ignore[arg-type]
+        while True:
+            try:
+                item = get(timeout=_LIVENESS_SLICE)
+            except queue.Empty:
+                idle += _LIVENESS_SLICE
+                if not host.alive():
+                    if host.exiting:
+                        continue  # interpreter exit: stay parked until frozen
+                    raise RuntimeError(
+                        f"synchronaut's event loop stopped before {call.name} finished"
+                    ) from None
+                if limit is not None and idle >= limit:
+                    _logger.warning(
+                        "synchronaut: the event loop running %s did not enforce its %ss "
+                        "timeout (is something blocking the loop?); giving up on it",
+                        call.name,
+                        call.timeout,
+                    )
+                    raise _timeout_error(call.name, call.timeout) from None  # type: ignore[arg-type]
+                continue
+            if item is _DONE:
+                return
+            item.run()  # a thread-sensitive job, on this (the caller's) thread
     except BaseException:
         # KeyboardInterrupt, a dead loop or a stuck one: stop the coroutine too.
         call.abandoned = True
         with contextlib.suppress(RuntimeError):
-            loop_thread.loop.call_soon_threadsafe(call.cancel)
+            host.loop.call_soon_threadsafe(call.cancel)
         raise
+    finally:
+        call.close()
 
 
-def _run_on_loop_thread(
-    loop_thread: _loop._LoopThread,
+def _run_on_loop(
+    host: _loop._LoopHost,
     coro: Coroutine[Any, Any, Any],
     timeout: float | None,
     name: str,
 ) -> Any:
-    """Run ``coro`` on ``loop_thread`` in a copy of the caller's context; block for it."""
-    call = _LoopCall(loop_thread, coro, copy_context(), timeout, name)
+    """Run ``coro`` on ``host``'s loop in a copy of the caller's context; block for it."""
+    call = _LoopCall(host, coro, copy_context(), timeout, name)
     try:
-        loop_thread.loop.call_soon_threadsafe(call.start)
+        host.loop.call_soon_threadsafe(call.start)
     except RuntimeError as exc:  # the loop closed under us
         coro.close()
         raise RuntimeError(f"cannot run {name}: synchronaut's event loop is closed") from exc
-    _wait_for_loop(call)
-    _write_back(call.ctx)
+    _serve_until_done(call)
+    _write_back(call.ctx, call.baseline)
     error = call.error
     if error is not None:
         call.error = None
@@ -211,12 +269,21 @@ def _run_on_loop_thread(
 def _block_on_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None, name: str) -> Any:
     """Run ``coro`` to completion for a sync caller and return its value.
 
-    Called from a thread that runs no event loop, the coroutine goes to the shared
-    background loop. Called from a thread whose loop is running (blocking it: logged
-    as a warning), it runs on a loop that thread does not own -- the background loop,
-    or, on the background loop's own thread, a temporary loop in a new thread -- so
-    the call completes instead of deadlocking.
+    In a thread that synchronaut offloaded from an event loop, the coroutine goes back
+    to that loop (asyncio or Trio) while it is running. Otherwise it goes to the shared
+    background loop -- except on the background loop's own thread, where it runs on a
+    temporary loop in a new thread, so the call completes instead of deadlocking.
     """
+    job = getattr(_current, "job", None)
+    if job is not None and job.origin is not None:
+        origin = job.origin
+        if isinstance(origin, asyncio.AbstractEventLoop):
+            if origin.is_running() and not origin.is_closed():
+                return _run_on_loop(_loop._ForeignLoop(origin), coro, timeout, name)
+        else:
+            from . import _trio
+
+            return _trio._run_from_thread(origin, coro, timeout, name)
     if _loop._is_background_thread():
         _logger.warning(
             "synchronaut: blocking call to %s made on the background loop's thread; "
@@ -226,10 +293,10 @@ def _block_on_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None, n
         spare = _loop._LoopThread("synchronaut-nested-loop")
         spare.start()
         try:
-            return _run_on_loop_thread(spare, coro, timeout, name)
+            return _run_on_loop(spare, coro, timeout, name)
         finally:
             spare.stop(timeout=None)
-    return _run_on_loop_thread(_loop._get_background(), coro, timeout, name)
+    return _run_on_loop(_loop._get_background(), coro, timeout, name)
 
 
 def _call_in_executor_blocking(
@@ -237,7 +304,7 @@ def _call_in_executor_blocking(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     timeout: float | None,
-    executor: Executor | None,
+    executor: Executor | _JobRunner | None,
     name: str,
 ) -> Any:
     """Run sync ``func`` in ``executor`` (default pool) and block for its value.
@@ -270,3 +337,28 @@ def _call_in_executor_blocking(
         finally:
             del error
     return job.value
+
+
+def _call_thread_sensitive_blocking(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    timeout: float | None,
+    name: str,
+) -> Any:
+    """A thread-sensitive sync call from sync code: on the right thread, blocking.
+
+    Already on that thread (or in a plain thread, which is its own outermost sync
+    caller): a direct call, where a timeout cannot be enforced. Otherwise the call is
+    sent to that thread and this one waits, honouring ``timeout``.
+    """
+    runner = _target.get()
+    in_worker = getattr(_current, "job", None) is not None
+    if runner is None:
+        if not in_worker:
+            return func(*args, **kwargs)
+        runner = _default_thread()
+    job = getattr(_current, "job", None)
+    if job is not None and job.runner is runner:
+        return func(*args, **kwargs)
+    return _call_in_executor_blocking(func, args, kwargs, timeout, runner, name)

@@ -19,7 +19,8 @@ def _after_fork_in_child() -> None:
     # Runs in the child right after fork, single-threaded. The background loop and
     # the default pool belong to threads that do not exist here: forget them (the
     # next call starts new ones) and replace locks a parent thread may have held.
-    from . import _executor, _loop
+    from . import _executor, _loop, _sensitive
 
     _executor._forget_after_fork()
     _loop._forget_after_fork()
+    _sensitive._forget_after_fork()

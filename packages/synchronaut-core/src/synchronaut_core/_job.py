@@ -33,6 +33,8 @@ class _Job:
         "kwargs",
         "name",
         "notify",
+        "origin",
+        "runner",
         "value",
     )
 
@@ -55,6 +57,12 @@ class _Job:
         # The executor's future, when the job went through ``submit`` (to take a
         # queued call back on cancellation).
         self.future: Future[Any] | None = None
+        # The event loop (asyncio loop or TrioToken) whose task offloaded this call:
+        # coroutines the call starts go back to it (loop affinity). None: sync caller.
+        self.origin: object = None
+        # What runs the job: lets a thread-sensitive call made inside it see that it
+        # is already on the right thread.
+        self.runner: object = None
         # Set by the caller before submission; called on the worker thread.
         self.notify: Callable[[], object] = _noop
 
@@ -136,6 +144,15 @@ def _noop() -> None:
 _NO_KWARGS: dict[str, Any] = {}
 
 
+class _JobRunner:
+    """Runs synchronaut jobs without being an Executor (a thread-sensitive target)."""
+
+    __slots__ = ()
+
+    def _run_job(self, job: _Job) -> None:
+        raise NotImplementedError
+
+
 def _in_process(executor: Executor) -> bool:
     """Does ``executor`` run calls in threads of this process (so a Context can go)?"""
     return isinstance(executor, (WorkerPool, ThreadPoolExecutor)) or bool(
@@ -143,17 +160,18 @@ def _in_process(executor: Executor) -> bool:
     )
 
 
-def _submit(executor: Executor, job: _Job) -> None:
+def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
     """Hand ``job`` to ``executor``; a shut-down executor gives a clear RuntimeError.
 
     Thread executors run ``job.run`` (the caller's context copy goes along). Any other
     executor (a process pool, Dask's) receives the plain ``func`` with its arguments,
     which must then be picklable; ContextVars cannot cross a process boundary.
     """
+    job.runner = executor
     try:
-        if type(executor) is WorkerPool:
+        if type(executor) is WorkerPool or isinstance(executor, _JobRunner):
             executor._run_job(job)
-        elif _in_process(executor):
+        elif _in_process(executor):  # pyright: ignore[reportArgumentType]
             job.future = executor.submit(job.run)
         else:
             future: Future[Any] = executor.submit(job.func, *job.args, **job.kwargs)

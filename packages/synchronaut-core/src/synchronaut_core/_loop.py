@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ._fork import _ensure_fork_hook
 
@@ -122,6 +122,30 @@ class _LoopThread:
             return False  # cannot join ourselves; the loop stops when we return
         self.thread.join(timeout)
         return not self.thread.is_alive()
+
+
+class _LoopHost(Protocol):
+    """What a blocked caller needs of the loop it waits on (see ``_blocking``)."""
+
+    loop: asyncio.AbstractEventLoop
+    closing: bool
+    exiting: bool
+
+    def alive(self) -> bool: ...
+
+
+class _ForeignLoop:
+    """A loop synchronaut does not own (the one a sync call was offloaded from)."""
+
+    __slots__ = ("loop",)
+    closing = False
+    exiting = False
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def alive(self) -> bool:
+        return self.loop.is_running() and not self.loop.is_closed()
 
 
 _lock = threading.Lock()

@@ -71,7 +71,13 @@ class WorkerPool(Executor):
 
     _counter = itertools.count(1)
 
-    def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "") -> None:
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        thread_name_prefix: str = "",
+        *,
+        idle_timeout: float | None = _IDLE_SECONDS,
+    ) -> None:
         if max_workers is None:
             max_workers = default_worker_count()
         if isinstance(max_workers, bool) or not isinstance(max_workers, int):  # pyright: ignore[reportUnnecessaryIsInstance]
@@ -80,6 +86,9 @@ class WorkerPool(Executor):
             raise ValueError(f"max_workers must be greater than 0, got {max_workers}")
         self._max_workers = max_workers
         self._prefix = thread_name_prefix or f"WorkerPool-{next(self._counter)}"
+        # None keeps workers for the pool's life: a one-worker pool then always runs
+        # its calls on the same thread (what thread-sensitive calls rely on).
+        self._idle_timeout = idle_timeout
         self._queue: queue.SimpleQueue[_Runnable | None] = queue.SimpleQueue()
         # Counts workers parked in ``_queue.get``; a submit that takes one knows a
         # worker will pick its item up, so no thread needs starting.
@@ -126,7 +135,7 @@ class WorkerPool(Executor):
         try:
             while True:
                 try:
-                    item = get(timeout=_IDLE_SECONDS)
+                    item = get(timeout=self._idle_timeout)
                 except queue.Empty:
                     # Leave only if no submitter has counted on this idle worker; if
                     # one has, its item is in the queue and this worker must take it.

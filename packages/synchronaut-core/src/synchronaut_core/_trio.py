@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
-from contextvars import copy_context
+from contextvars import Context, copy_context
 from functools import partial
 from types import CoroutineType
 from typing import Any, cast
@@ -14,7 +14,7 @@ import trio
 
 from ._context import _write_back
 from ._errors import _timeout_error
-from ._job import _Job, _submit
+from ._job import _Job, _JobRunner, _submit
 
 
 async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float, name: str) -> Any:
@@ -30,7 +30,7 @@ async def _offload(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     timeout: float | None,
-    executor: Executor | None,
+    executor: Executor | _JobRunner | None,
     name: str,
 ) -> Any:
     """Run sync ``func`` in a worker thread while this Trio task waits.
@@ -42,6 +42,7 @@ async def _offload(
     """
     ctx = copy_context()
     job = _Job(func, args, kwargs, ctx, name)
+    job.origin = trio.lowlevel.current_trio_token()
     try:
         with trio.move_on_after(math.inf if timeout is None else timeout) as scope:
             if executor is None:
@@ -73,3 +74,36 @@ async def _offload(
         coro = cast("Coroutine[Any, Any, Any]", value)
         return await (coro if timeout is None else _with_timeout(coro, timeout, name))
     return value
+
+
+def _run_from_thread(
+    token: trio.lowlevel.TrioToken,
+    coro: Coroutine[Any, Any, Any],
+    timeout: float | None,
+    name: str,
+) -> Any:
+    """Run ``coro`` in the Trio run behind ``token``, from a worker thread; block for it.
+
+    Used for loop affinity: the worker was started (via synchronaut) by a task of that
+    run. Trio runs the coroutine in a copy of this thread's context; its changes are
+    captured at the end and written back here.
+    """
+    captured: list[Context] = []
+
+    async def in_trio() -> Any:
+        # Runs as a Trio system task in the trio.run thread.
+        try:
+            return await (coro if timeout is None else _with_timeout(coro, timeout, name))
+        finally:
+            captured.append(copy_context())
+
+    try:
+        return trio.from_thread.run(in_trio, trio_token=token)
+    except trio.RunFinishedError as exc:
+        coro.close()
+        raise RuntimeError(
+            f"cannot run {name}: the Trio run that started this thread has finished"
+        ) from exc
+    finally:
+        if captured:
+            _write_back(captured[0])
