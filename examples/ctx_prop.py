@@ -1,4 +1,4 @@
-from synchronaut_ctx import (
+from synchronaut.utils import (
     get_request_ctx,
     request_context,
     set_request_ctx,

@@ -61,3 +61,16 @@ def test_base_exceptions_from_offloaded_sync_code_propagate() -> None:
     with pytest.raises(SystemExit) as info:
         call_any(exits, timeout=5)
     assert info.value.code == 3
+
+
+@pytest.mark.parametrize("exc_type", [KeyboardInterrupt, SystemExit])
+def test_base_exceptions_from_coroutines_reach_the_caller_and_spare_the_loop(exc_type) -> None:
+    async def raises() -> None:
+        raise exc_type("from the coroutine")
+
+    async def ok() -> str:
+        return "loop still serving"
+
+    with pytest.raises(exc_type):
+        call_any(raises)
+    assert call_any(ok) == "loop still serving"

@@ -133,21 +133,23 @@ class _LoopCall(_JobRunner):
             return
         loop = self.host.loop
         task: asyncio.Task[Any]
+        guarded = _guarded(coro, self)
         try:
             if _EAGER_START:
                 # Runs the coroutine's first step right here: a call that finishes
                 # without suspending costs no further loop iteration.
                 task = cast(
                     "asyncio.Task[Any]",
-                    asyncio.Task(coro, loop=loop, context=self.ctx, eager_start=True),  # pyright: ignore[reportCallIssue]
+                    asyncio.Task(guarded, loop=loop, context=self.ctx, eager_start=True),  # pyright: ignore[reportCallIssue]
                 )
             elif _TASK_CONTEXT:
-                task = cast("asyncio.Task[Any]", loop.create_task(coro, context=self.ctx))  # pyright: ignore[reportCallIssue]
+                task = cast("asyncio.Task[Any]", loop.create_task(guarded, context=self.ctx))  # pyright: ignore[reportCallIssue]
             else:
                 # 3.10: a task copies the context it is created in, so the callee's
-                # changes are captured from inside it (see _capture_context).
-                task = self.ctx.run(loop.create_task, _capture_context(coro, self))
+                # changes are captured from inside it (see _guarded).
+                task = self.ctx.run(loop.create_task, guarded)
         except BaseException as exc:
+            guarded.close()
             coro.close()
             self.error = exc
             self.queue.put(_DONE)
@@ -175,7 +177,9 @@ class _LoopCall(_JobRunner):
             self.timer = None
         self.task = None
         try:
-            self.value = task.result()
+            value = task.result()
+            if self.error is None:
+                self.value = value
         except asyncio.CancelledError as exc:
             if self.host.exiting:
                 return  # see _LoopThread.exiting: leave the daemon caller parked
@@ -194,11 +198,18 @@ class _LoopCall(_JobRunner):
         self.queue.put(_DONE)
 
 
-async def _capture_context(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> Any:
+async def _guarded(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> Any:
+    # Runs as the task, on the loop's thread.
     try:
         return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # asyncio re-raises these out of the loop's run_forever(), which would kill
+        # a loop other callers share: hand them to the blocked caller instead.
+        call.error = exc
+        return None
     finally:
-        call.ctx = copy_context()
+        if not _TASK_CONTEXT:
+            call.ctx = copy_context()
 
 
 def _serve_until_done(call: _LoopCall) -> None:

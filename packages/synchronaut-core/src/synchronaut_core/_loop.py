@@ -159,7 +159,7 @@ _forked_away: list[_LoopThread] = []
 def _get_background() -> _LoopThread:
     """The running background loop, started on first use (any thread may call)."""
     bg = _background
-    if bg is not None and not bg.closing:
+    if bg is not None and not bg.closing and not bg.loop.is_closed():
         return bg
     return _start_background()
 
@@ -168,7 +168,7 @@ def _start_background() -> _LoopThread:
     global _background, _atexit_registered
     with _lock:
         bg = _background
-        if bg is not None and not bg.closing:
+        if bg is not None and not bg.closing and not bg.loop.is_closed():
             return bg
         bg = _LoopThread("synchronaut-loop")
         bg.start()

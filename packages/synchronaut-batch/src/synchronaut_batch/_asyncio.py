@@ -1,0 +1,198 @@
+"""A batch on an asyncio loop (uvloop included): worker tasks that take calls in order.
+
+Everything here runs on one event loop's thread -- the caller's loop, or, for a
+sync caller, synchronaut's background loop -- so the workers share the iterator of
+pending calls and the results list without locks: nothing is touched between two
+``await``s by anyone else. Each worker awaits one call at a time through the core's
+``CallOptions``: a sync function is offloaded to the executor, a coroutine runs in
+the worker task itself. So a batch never holds more tasks than workers, and at most
+one executor future per worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from ._calls import _FATAL, _Call
+
+
+def _worker_count(total: int, limit: int | None) -> int:
+    return total if limit is None else min(total, limit)
+
+
+async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait until every one has finished.
+
+    Called by the batch's owner (the task that started the workers). If the owner is
+    itself cancelled meanwhile, it still waits -- the workers are cancelled already
+    and end at their next ``await`` -- and re-raises that cancellation afterwards,
+    so no worker outlives the call that started it.
+    """
+    for task in tasks:
+        task.cancel()  # a no-op on a finished task
+    interrupted: asyncio.CancelledError | None = None
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        try:
+            _, pending = await asyncio.wait(pending)
+        except asyncio.CancelledError as exc:
+            interrupted = exc
+    if interrupted is not None:
+        raise interrupted
+
+
+async def _map_asyncio(calls: list[_Call], return_exceptions: bool, limit: int | None) -> list[Any]:
+    """Run ``calls`` concurrently on the running loop; results in input order.
+
+    With ``return_exceptions`` false, the first failure cancels every other worker
+    (a coroutine gets ``CancelledError`` where it waits; a sync call still queued in
+    the executor is taken back; one already running in a thread is abandoned), waits
+    for them, and is re-raised as it was, traceback included.
+    """
+    results: list[Any] = [None] * len(calls)
+    if not calls:
+        return results
+    pending = iter(enumerate(calls))
+    errors: list[BaseException] = []
+    tasks: list[asyncio.Task[None]] = []
+
+    async def work() -> None:
+        # One worker task: take the next call nobody has started, await it, repeat.
+        for index, (func, args, kwargs, options) in pending:
+            try:
+                results[index] = await options(func, *args, **kwargs)
+            except asyncio.CancelledError:
+                raise  # the owner cancels us: a failure elsewhere, or its own cancellation
+            except BaseException as exc:
+                if return_exceptions and isinstance(exc, Exception):
+                    results[index] = exc
+                    continue
+                # Caught rather than raised out of the task, so that KeyboardInterrupt
+                # and SystemExit from user code also reach the owner, once.
+                errors.append(exc)
+                current = asyncio.current_task()
+                for task in tasks:
+                    if task is not current:
+                        task.cancel()
+                return
+            if errors:
+                return  # a call that swallowed our cancellation: start nothing more
+
+    loop = asyncio.get_running_loop()
+    tasks.extend(loop.create_task(work()) for _ in range(_worker_count(len(calls), limit)))
+    try:
+        await asyncio.wait(tasks)
+    finally:
+        await _cancel_and_wait(tasks)  # only does work if we were cancelled
+    if errors:
+        error = errors[0]
+        errors.clear()
+        try:
+            raise error
+        finally:
+            del error
+    return results
+
+
+async def _map_boxed(
+    calls: list[_Call], return_exceptions: bool, limit: int | None
+) -> tuple[list[Any] | None, BaseException | None]:
+    """``_map_asyncio`` for a sync caller: the batch's error is returned, not raised.
+
+    Runs on synchronaut's background loop. A ``KeyboardInterrupt``/``SystemExit``
+    raised out of a task escapes the event loop itself and would stop the shared
+    background loop; returned instead, the sync caller re-raises it in its own thread.
+    """
+    try:
+        return await _map_asyncio(calls, return_exceptions, limit), None
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:
+        return None, exc
+
+
+class AsyncioStream:
+    """A batch whose outcomes are queued as they finish, for one consumer.
+
+    Created, started, read and closed on the loop's thread; only :meth:`cancel` may
+    be called from anywhere (a garbage-collected iterator). The workers hold this
+    object, so the consumer-facing iterator must not be it: see ``_iter``.
+    """
+
+    __slots__ = ("_calls", "_limit", "_loop", "_pending", "_ready", "_tasks")
+
+    def __init__(self, calls: list[_Call], limit: int | None) -> None:
+        self._calls = calls
+        self._limit = limit
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pending: Iterator[tuple[int, _Call]] = iter(enumerate(calls))
+        self._ready: asyncio.Queue[tuple[int, Any]] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Start the workers on the running loop."""
+        loop = self._loop = asyncio.get_running_loop()
+        self._ready = asyncio.Queue()
+        count = _worker_count(len(self._calls), self._limit)
+        self._tasks = [loop.create_task(self._work()) for _ in range(count)]
+
+    async def _work(self) -> None:
+        assert self._ready is not None
+        put = self._ready.put_nowait
+        for index, (func, args, kwargs, options) in self._pending:
+            try:
+                outcome = await options(func, *args, **kwargs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                outcome = exc
+            except BaseException as exc:
+                put((_FATAL, exc))  # KeyboardInterrupt, SystemExit: the consumer raises it
+                return
+            put((index, outcome))
+
+    async def next(self) -> tuple[int, Any]:
+        """The next ``(index, outcome)`` to finish (index ``_FATAL``: raise outcome)."""
+        assert self._ready is not None
+        return await self._ready.get()
+
+    async def take(self) -> list[tuple[int, Any]]:
+        """Every item ready now, at least one: one loop round trip for a sync reader."""
+        ready = self._ready
+        assert ready is not None
+        items = [await ready.get()]
+        while not ready.empty():
+            items.append(ready.get_nowait())
+        return items
+
+    def loop_running(self) -> bool:
+        """Is the loop that runs the workers still running (any thread may ask)?"""
+        loop = self._loop
+        return loop is not None and loop.is_running() and not loop.is_closed()
+
+    def cancel(self) -> None:
+        """Ask the workers to stop, from any thread; returns at once."""
+        loop = self._loop
+        if loop is None:
+            return
+        # RuntimeError: the loop is closed, and its tasks are gone already.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._cancel_now)
+
+    def _cancel_now(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel what is still pending and wait for the workers to end."""
+        await _cancel_and_wait(self._tasks)
+
+
+async def _open_stream(calls: list[_Call], limit: int | None) -> AsyncioStream:
+    """Start a stream on the running loop (for ``call_sync``: the background loop)."""
+    stream = AsyncioStream(calls, limit)
+    stream.start()
+    return stream

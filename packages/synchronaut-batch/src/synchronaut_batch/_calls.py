@@ -1,0 +1,127 @@
+"""Checking a batch before it starts: every entry, every option, with its position named.
+
+A batch is read in full and checked here, in the caller's thread, before any call
+starts: a bad entry at position 99 999 must not leave 99 999 calls already running.
+The checked batch is a list of :data:`_Call` tuples whose ``CallOptions`` carry the
+entry's timeout and the batch's executor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from typing import Any, TypeAlias, cast
+
+from synchronaut_core import CallOptions
+
+#: One checked entry: ``options(func, *args, **kwargs)`` makes the call.
+_Call: TypeAlias = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], CallOptions]
+
+#: One entry of a batch, as the user writes it: ``(func, args, kwargs, timeout)``.
+#: Public, to annotate a list of calls: ``calls: list[CallSpec] = [...]``.
+CallSpec: TypeAlias = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], float | None]
+
+#: The index of a stream item that carries an error for the consumer to raise: a
+#: ``KeyboardInterrupt``/``SystemExit`` from a call, which must not pass as an outcome.
+_FATAL = -1
+
+_SHAPE = "a 4-tuple (func, args, kwargs, timeout)"
+
+
+def _check_executor(executor: object) -> Executor | None:
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(
+            f"executor must be a concurrent.futures.Executor or None, "
+            f"got {executor!r} ({type(executor).__name__})"
+        )
+    return executor
+
+
+def _check_max_concurrency(max_concurrency: object) -> int | None:
+    if max_concurrency is None:
+        return None
+    if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int):
+        raise TypeError(
+            f"max_concurrency must be None or a positive int, "
+            f"got {max_concurrency!r} ({type(max_concurrency).__name__})"
+        )
+    if max_concurrency < 1:
+        raise ValueError(f"max_concurrency must be at least 1, got {max_concurrency}")
+    return max_concurrency
+
+
+def _check_timeout(where: str, timeout: object) -> float | None:
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"{where}: timeout must be None or a number of seconds, "
+            f"got {timeout!r} ({type(timeout).__name__})"
+        )
+    if not 0 < timeout < math.inf:  # also rejects NaN
+        raise ValueError(
+            f"{where}: timeout must be None or a positive, finite number of seconds, "
+            f"got {timeout!r}"
+        )
+    return timeout
+
+
+def _iterate(name: str, items: object, shape: str) -> Iterable[Any]:
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise TypeError(
+            f"{name} must be an iterable of {shape}, got {items!r} ({type(items).__name__})"
+        )
+    return items  # pyright: ignore[reportUnknownVariableType]
+
+
+def _check_calls(calls: object, executor: Executor | None) -> list[_Call]:
+    """Read ``calls`` in full and check every entry; ``TypeError``/``ValueError`` name it.
+
+    Entries sharing a timeout share one ``CallOptions`` (a batch of 100 000 calls with
+    the same timeout allocates one).
+    """
+    options: dict[tuple[type, float | None], CallOptions] = {}
+    checked: list[_Call] = []
+    for index, entry in enumerate(_iterate("calls", calls, _SHAPE + " entries")):
+        where = f"calls[{index}]"
+        if not isinstance(entry, tuple):
+            raise TypeError(f"{where}: expected {_SHAPE}, got {type(entry).__name__} {entry!r}")
+        items = cast("tuple[Any, ...]", entry)
+        if len(items) != 4:
+            raise TypeError(f"{where}: expected {_SHAPE}, got a {len(items)}-tuple")
+        func, args, kwargs, timeout = items
+        if not callable(func):
+            raise TypeError(f"{where}: func must be callable, got {func!r} ({type(func).__name__})")
+        if not isinstance(args, tuple):
+            raise TypeError(
+                f"{where}: args must be a tuple (write (x,) for one argument), "
+                f"got {type(args).__name__} {args!r}"
+            )
+        if not isinstance(kwargs, dict):
+            raise TypeError(
+                f"{where}: kwargs must be a dict (write {{}} for none), "
+                f"got {type(kwargs).__name__} {kwargs!r}"
+            )
+        for key in cast("dict[Any, Any]", kwargs):
+            if not isinstance(key, str):
+                raise TypeError(f"{where}: kwargs keys must be str, got {key!r}")
+        seconds = _check_timeout(where, timeout)
+        option_key = (type(seconds), seconds)  # 1 and 1.0 differ in messages ("after 1s")
+        bound = options.get(option_key)
+        if bound is None:
+            bound = options[option_key] = CallOptions(timeout=seconds, executor=executor)
+        checked.append((func, cast("tuple[Any, ...]", args), cast("dict[str, Any]", kwargs), bound))
+    return checked
+
+
+def _check_funcs(funcs: object) -> list[Callable[..., Any]]:
+    """Read ``funcs`` in full; ``TypeError`` names the first entry that is not callable."""
+    checked: list[Callable[..., Any]] = []
+    for index, func in enumerate(_iterate("funcs", funcs, "callables")):
+        if not callable(func):
+            raise TypeError(
+                f"funcs[{index}]: expected a callable, got {func!r} ({type(func).__name__})"
+            )
+        checked.append(func)
+    return checked

@@ -1,0 +1,79 @@
+"""``parallel_map``: run a batch of calls concurrently; results in input order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from typing import Any
+
+from synchronaut_core import call_sync, current_async_library
+
+from . import _asyncio
+from ._calls import CallSpec, _Call, _check_calls, _check_executor, _check_max_concurrency
+
+__all__ = ["parallel_map"]
+
+
+def _run_batch(calls: list[_Call], return_exceptions: bool, limit: int | None) -> Any:
+    """Where the caller is decides the form: an awaitable in async code, the list in sync."""
+    library = current_async_library()
+    if library == "asyncio":
+        return _asyncio._map_asyncio(calls, return_exceptions, limit)
+    if library == "trio":
+        from ._trio import _map_trio  # only ever imported while Trio runs
+
+        return _map_trio(calls, return_exceptions, limit)
+    if not calls:
+        return []
+    # Sync code: the whole batch is one coroutine on synchronaut's background loop,
+    # so coroutines run there together (not one blocked thread each) and sync
+    # functions go to the executor; this thread blocks until the list is ready.
+    results, error = call_sync(_asyncio._map_boxed, calls, return_exceptions, limit)
+    if error is not None:
+        try:
+            raise error
+        finally:
+            del error
+    return results
+
+
+def parallel_map(
+    calls: Iterable[CallSpec],
+    *,
+    executor: Executor | None = None,
+    return_exceptions: bool = False,
+    max_concurrency: int | None = None,
+) -> Any:
+    """Run every ``(func, args, kwargs, timeout)`` in ``calls`` concurrently.
+
+    Returns the results in input order: the list itself in sync code, an awaitable
+    of it in asyncio or Trio code (``await parallel_map(...)``).
+
+    - Each call is ``call_any(func, *args, **kwargs)`` with that entry's ``timeout``
+      (seconds or ``None``): past it the call gives ``CallAnyTimeout``.
+    - Sync functions run in ``executor`` -- any ``concurrent.futures.Executor``:
+      a thread pool, a ``ProcessPoolExecutor`` (picklable functions), Dask's
+      ``Client.get_executor()`` -- or, when it is ``None``, synchronaut's default
+      pool (under Trio without ``executor``: Trio's worker threads). Coroutines all
+      run together on one event loop: the caller's, or in sync code synchronaut's
+      background loop.
+    - ``return_exceptions=False``: the first exception (or timeout) propagates
+      unchanged, with its traceback, once every other pending call is cancelled --
+      coroutines get ``CancelledError``/``trio.Cancelled``, sync calls still queued
+      never start, sync calls already running in a thread cannot be stopped and are
+      abandoned (see ``synchronaut_core.check_cancelled``).
+      ``return_exceptions=True``: each ``Exception`` is returned in its position and
+      the other calls complete.
+    - ``max_concurrency=N``: at most N calls are in flight (N tasks, at most N
+      executor futures); the next call starts as one finishes.
+
+    ``calls`` (any iterable) is read in full and checked before any call starts:
+    an entry that is not a 4-tuple, a non-callable ``func``, ``args`` that is not
+    a tuple, ``kwargs`` that is not a dict with str keys or a bad ``timeout``
+    raises ``TypeError``/``ValueError`` naming it (``calls[3]: ...``). Only the
+    input tuples are held all at once, never more than ``max_concurrency`` tasks.
+    """
+    checked_executor = _check_executor(executor)
+    limit = _check_max_concurrency(max_concurrency)
+    checked = _check_calls(calls, checked_executor)
+    return _run_batch(checked, bool(return_exceptions), limit)

@@ -1,0 +1,153 @@
+"""A batch under Trio: worker tasks in a nursery. Imported only once Trio is running.
+
+Like the asyncio version, every worker takes the next call not yet started and
+awaits it through the core's ``CallOptions`` (a sync function goes to a worker
+thread, a coroutine runs in the worker task), so the workers share the iterator and
+the results without locks: all of them run on the Trio thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from contextvars import copy_context
+from typing import Any
+
+import trio
+
+from ._calls import _FATAL, _Call
+
+
+def _worker_count(total: int, limit: int | None) -> int:
+    return total if limit is None else min(total, limit)
+
+
+async def _map_trio(calls: list[_Call], return_exceptions: bool, limit: int | None) -> list[Any]:
+    """Run ``calls`` concurrently in a nursery; results in input order.
+
+    With ``return_exceptions`` false, the first failure cancels the nursery (every
+    other call gets ``trio.Cancelled`` where it waits; a sync call waiting for a
+    thread or queued in the executor never starts) and is re-raised as it was -- not
+    wrapped in an exception group.
+    """
+    results: list[Any] = [None] * len(calls)
+    if not calls:
+        return results
+    pending = iter(enumerate(calls))
+    errors: list[BaseException] = []
+
+    async with trio.open_nursery() as nursery:
+
+        async def work() -> None:
+            # One worker task: take the next call nobody has started, await it, repeat.
+            for index, (func, args, kwargs, options) in pending:
+                try:
+                    results[index] = await options(func, *args, **kwargs)
+                except trio.Cancelled:
+                    raise  # our nursery (a failure elsewhere) or the caller's scope
+                except BaseException as exc:
+                    if return_exceptions and isinstance(exc, Exception):
+                        results[index] = exc
+                        continue
+                    # Kept out of the nursery, which would wrap it in a group.
+                    errors.append(exc)
+                    nursery.cancel_scope.cancel()
+                    return
+
+        for _ in range(_worker_count(len(calls), limit)):
+            nursery.start_soon(work)
+    if errors:
+        error = errors[0]
+        errors.clear()
+        try:
+            raise error
+        finally:
+            del error
+    return results
+
+
+class TrioStream:
+    """A batch whose outcomes go through a channel as they finish, for one consumer.
+
+    An async iterator cannot hold a nursery open across its ``yield``s, so the
+    workers run in a nursery inside a Trio *system task* this object starts. The
+    system task must never raise anything but ``Cancelled`` (Trio would crash the
+    run), so outcomes and fatal errors all go through the channel. The consumer owns
+    the cancel scope; the workers hold this object, so the consumer-facing iterator
+    must not be it: see ``_iter``.
+    """
+
+    __slots__ = (
+        "_calls",
+        "_finished",
+        "_limit",
+        "_pending",
+        "_receive",
+        "_scope",
+        "_send",
+        "_token",
+    )
+
+    def __init__(self, calls: list[_Call], limit: int | None) -> None:
+        self._calls = calls
+        self._limit = limit
+        self._pending: Iterator[tuple[int, _Call]] = iter(enumerate(calls))
+        self._send, self._receive = trio.open_memory_channel[tuple[int, Any]](math.inf)
+        self._scope = trio.CancelScope()
+        self._finished = trio.Event()
+        self._token: trio.lowlevel.TrioToken | None = None
+
+    def start(self) -> None:
+        """Start the workers (in the Trio thread, inside a task)."""
+        self._token = trio.lowlevel.current_trio_token()
+        # System tasks do not inherit the creator's ContextVars: hand them a copy, as a
+        # nursery would.
+        trio.lowlevel.spawn_system_task(
+            self._run, name="synchronaut-batch parallel_iter", context=copy_context()
+        )
+
+    async def _run(self) -> None:
+        try:
+            with self._scope:
+                async with trio.open_nursery() as nursery:
+                    for _ in range(_worker_count(len(self._calls), self._limit)):
+                        nursery.start_soon(self._work)
+        finally:
+            self._finished.set()
+
+    async def _work(self) -> None:
+        send = self._send.send_nowait
+        for index, (func, args, kwargs, options) in self._pending:
+            try:
+                outcome = await options(func, *args, **kwargs)
+            except trio.Cancelled:
+                raise
+            except Exception as exc:
+                outcome = exc
+            except BaseException as exc:
+                send((_FATAL, exc))  # KeyboardInterrupt, SystemExit: the consumer raises it
+                self._scope.cancel()
+                return
+            send((index, outcome))
+
+    async def next(self) -> tuple[int, Any]:
+        """The next ``(index, outcome)`` to finish (index ``_FATAL``: raise outcome)."""
+        return await self._receive.receive()
+
+    def cancel(self) -> None:
+        """Ask the workers to stop, from any thread; returns at once."""
+        token = self._token
+        if token is None:
+            return
+        # RunFinishedError: trio.run has ended, and its tasks are gone already.
+        with contextlib.suppress(trio.RunFinishedError):
+            token.run_sync_soon(self._scope.cancel)
+
+    async def aclose(self) -> None:
+        """Cancel what is still pending and wait for the workers to end."""
+        self._scope.cancel()
+        if self._token is not None:
+            # Shielded: the consumer may be closing us *because* it was cancelled.
+            with trio.CancelScope(shield=True):
+                await self._finished.wait()

@@ -1,0 +1,228 @@
+"""The ``@synchronaut`` decorator: one function, callable from sync and async code.
+
+The decorated object is function-like rather than a closure: it carries the
+original's ``__code__``, ``__defaults__``, ``__annotations__`` and ``__wrapped__``,
+so ``inspect.signature`` (and FastAPI's dependency injection) sees the original
+parameters, and ``inspect.iscoroutinefunction`` is true exactly when the original is
+an ``async def`` -- on every supported Python. It is also a descriptor, so it works
+on instance methods (``obj.method.sync(...)`` binds ``obj``), and it can wrap a
+``classmethod`` or ``staticmethod``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import sys
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Executor
+from types import CoroutineType
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
+
+from synchronaut_core import CallOptions
+from synchronaut_core._blocking import _block_on_coroutine  # pyright: ignore[reportPrivateUsage]
+from synchronaut_core._call import _NO_OPTIONS, _dispatch, _options  # pyright: ignore[reportPrivateUsage]
+from synchronaut_core._detect import _func_name, _is_async  # pyright: ignore[reportPrivateUsage]
+
+__all__ = ["SynchronautAsync", "SynchronautSync", "synchronaut"]
+
+P = ParamSpec("P")
+P2 = ParamSpec("P2")
+R = TypeVar("R")
+S = TypeVar("S")
+
+_get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
+_modules = sys.modules
+
+# Attributes copied from the original so that the wrapper is "function-like" to
+# ``inspect`` (see the module docstring).
+_COPIED = (
+    "__module__",
+    "__name__",
+    "__qualname__",
+    "__doc__",
+    "__code__",
+    "__defaults__",
+    "__kwdefaults__",
+    "__annotations__",
+    "__globals__",
+)
+
+_BIND_INSTANCE, _BIND_CLASS, _BIND_NONE = 0, 1, 2
+
+
+class _Wrapper(Generic[P, R]):
+    """What both kinds of decorated function share: options, binding, metadata."""
+
+    _func: Callable[..., Any]
+    _options: CallOptions
+    _binding: int
+    _direct: bool
+
+    def _setup(self, func: Callable[..., Any], options: CallOptions, binding: int) -> None:
+        self._func = func
+        self._options = options
+        self._binding = binding
+        # No option set: calls can take the flat path (no CallOptions dispatch).
+        self._direct = options is _NO_OPTIONS
+        for name in _COPIED:
+            with contextlib.suppress(AttributeError):
+                object.__setattr__(self, name, getattr(func, name))
+        self.__dict__.update(getattr(func, "__dict__", {}))
+        self.__wrapped__ = func
+
+    def _bound(self, target: object) -> Any:
+        # ``target`` is the instance (or, for a classmethod, the class): bind the
+        # original to it, so self/cls is passed and inspect.signature omits it.
+        bound = object.__new__(type(self))
+        bound._setup(self._func.__get__(target, type(target)), self._options, _BIND_NONE)  # type: ignore[attr-defined]
+        return bound
+
+    def _get(self, instance: object, owner: type | None) -> Any:
+        # Descriptor protocol: makes the decorator work on methods.
+        if self._binding == _BIND_CLASS:
+            return self._bound(owner if owner is not None else type(instance))  # pyright: ignore[reportUnknownArgumentType]
+        if self._binding == _BIND_NONE or instance is None:
+            return self
+        return self._bound(instance)
+
+    def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call and block until the value, in any context (see ``call_sync``).
+
+        Inside a running event loop the loop is stalled meanwhile (a warning is
+        logged), but it never deadlocks. Honours the decorator's ``timeout``.
+        """
+        return self._options.sync(self._func, *args, **kwargs)
+
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+        """Return an awaitable of the call, in any context (see ``call_async``).
+
+        A sync function is offloaded to a worker thread when awaited.
+        """
+        return self._options.async_(self._func, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<synchronaut {_func_name(self._func)} {self._options!r}>"
+
+
+class SynchronautSync(_Wrapper[P, R]):
+    """A decorated ``def``: a direct call in sync code, offloaded in async code.
+
+    Called from plain sync code it returns the value (in the executor and waited for,
+    when ``timeout`` or ``force_offload`` is set); inside asyncio or Trio it returns an
+    awaitable that runs the function in a worker thread.
+    """
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> SynchronautSync[P, R]: ...
+    @overload
+    def __get__(
+        self: SynchronautSync[Concatenate[S, P2], R], instance: S, owner: type | None = None
+    ) -> SynchronautSync[P2, R]: ...
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self._get(instance, owner)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._direct and _get_running_loop() is None and "trio" not in _modules:
+            result = self._func(*args, **kwargs)  # the hot path: a direct call
+            if type(result) is CoroutineType:
+                return _block_on_coroutine(result, None, _func_name(self._func))  # pyright: ignore[reportUnknownArgumentType]
+            return result
+        return self._options(self._func, *args, **kwargs)
+
+
+class SynchronautAsync(_Wrapper[P, R]):
+    """A decorated ``async def``: awaitable in async code, a blocking call in sync code.
+
+    Inside asyncio or Trio, calling it returns a coroutine to await (with the
+    decorator's ``timeout`` enforced); in plain sync code it runs on the background
+    loop and returns the value.
+    """
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> SynchronautAsync[P, R]: ...
+    @overload
+    def __get__(
+        self: SynchronautAsync[Concatenate[S, P2], R], instance: S, owner: type | None = None
+    ) -> SynchronautAsync[P2, R]: ...
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self._get(instance, owner)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
+        if self._direct and _get_running_loop() is not None:
+            return self._func(*args, **kwargs)  # asyncio -> async: the coroutine itself
+        return _dispatch(self._func, args, kwargs, self._options)
+
+
+@overload
+def synchronaut(  # pyright: ignore[reportOverlappingOverload]
+    func: Callable[P, Coroutine[Any, Any, R]], /
+) -> SynchronautAsync[P, R]: ...
+@overload
+def synchronaut(func: Callable[P, R], /) -> SynchronautSync[P, R]: ...
+@overload
+def synchronaut(
+    *,
+    timeout: float | None = None,
+    executor: Executor | None = None,
+    force_offload: bool = False,
+    thread_sensitive: bool = False,
+) -> _Decorator: ...
+def synchronaut(
+    func: Any = None,
+    /,
+    *,
+    timeout: float | None = None,
+    executor: Executor | None = None,
+    force_offload: bool = False,
+    thread_sensitive: bool = False,
+) -> Any:
+    """Make a function callable from sync and async code alike.
+
+    Use as ``@synchronaut`` or ``@synchronaut(timeout=..., executor=...,
+    force_offload=..., thread_sensitive=...)`` on a ``def`` or ``async def`` (also on
+    methods, and above ``@classmethod``/``@staticmethod``). A call behaves as
+    ``call_any(func, ..., <options>)``; ``.sync(...)`` always blocks for the value and
+    ``.async_(...)`` always returns an awaitable. ``thread_sensitive=True`` keeps every
+    call of a sync function on one thread (see ``call_any``), for thread-bound DB
+    connections. Raises ``ValueError``/``TypeError`` at decoration time for bad
+    options, ``TypeError`` for a non-callable.
+    """
+    options = _options(timeout, executor, force_offload, thread_sensitive)
+    if func is None:
+        return _Decorator(options)
+    return _wrap(func, options)
+
+
+class _Decorator:
+    """``@synchronaut(...)`` with options: applies them to the decorated function."""
+
+    __slots__ = ("_options",)
+
+    def __init__(self, options: CallOptions) -> None:
+        self._options = options
+
+    @overload
+    def __call__(  # pyright: ignore[reportOverlappingOverload]
+        self, func: Callable[P, Coroutine[Any, Any, R]], /
+    ) -> SynchronautAsync[P, R]: ...
+    @overload
+    def __call__(self, func: Callable[P, R], /) -> SynchronautSync[P, R]: ...
+    def __call__(self, func: Any, /) -> Any:
+        return _wrap(func, self._options)
+
+
+def _wrap(func: Any, options: CallOptions) -> Any:
+    binding = _BIND_INSTANCE
+    if isinstance(func, (classmethod, staticmethod)):
+        binding = _BIND_CLASS if isinstance(func, classmethod) else _BIND_NONE
+        func = cast(Any, func.__func__)  # pyright: ignore[reportUnknownMemberType]
+    if not callable(func):
+        raise TypeError(f"@synchronaut needs a function, got {func!r} ({type(func).__name__})")
+    if not (inspect.isfunction(func) or inspect.ismethod(func)):
+        binding = _BIND_NONE  # partials and callable objects do not bind like functions
+    kind: type[_Wrapper[Any, Any]] = SynchronautAsync if _is_async(func) else SynchronautSync
+    wrapper = cast("_Wrapper[Any, Any]", object.__new__(kind))
+    wrapper._setup(func, options, binding)
+    return wrapper

@@ -1,0 +1,5 @@
+"""synchronaut 0.3's ``synchronaut.synchronaut``: the decorator."""
+
+from ._decorator import SynchronautAsync, SynchronautSync, synchronaut
+
+__all__ = ["SynchronautAsync", "SynchronautSync", "synchronaut"]

@@ -1,0 +1,69 @@
+"""Typing checks for @synchronaut, run by pyright in CI (not collected by pytest)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Coroutine
+from typing import Any
+
+from typing_extensions import assert_type
+
+from synchronaut import SynchronautAsync, SynchronautSync, synchronaut
+
+
+@synchronaut
+def sync_fn(x: int, *, name: str = "a") -> str:
+    return name * x
+
+
+@synchronaut
+async def async_fn(x: int) -> float:
+    return x / 2
+
+
+@synchronaut(timeout=1.0)
+def sync_with_options(x: int) -> bytes:
+    return bytes(x)
+
+
+@synchronaut(timeout=1.0, thread_sensitive=True)
+async def async_with_options(x: int) -> list[int]:
+    return [x]
+
+
+class Repo:
+    @synchronaut
+    def get(self, key: int) -> str:
+        return str(key)
+
+    @synchronaut
+    async def aget(self, key: int) -> str:
+        return str(key)
+
+
+def check_sync_side() -> None:
+    assert_type(sync_fn.sync(1, name="b"), str)
+    assert_type(sync_fn(1), str)
+    assert_type(async_fn.sync(1), float)
+    assert_type(sync_with_options.sync(1), bytes)
+    assert_type(async_with_options.sync(1), list[int])
+
+
+async def check_async_side() -> None:
+    assert_type(sync_fn.async_(1), Awaitable[str])
+    assert_type(async_fn.async_(1), Awaitable[float])
+    coro: Coroutine[Any, Any, float] = async_fn(1)
+    assert_type(await coro, float)
+    assert_type(await async_fn(1), float)
+    assert_type(await sync_with_options.async_(1), bytes)
+    assert_type(await async_with_options(1), list[int])
+
+
+def check_wrapper_kinds() -> None:
+    a: SynchronautAsync[[int], float] = async_fn
+    s: SynchronautSync[[int], bytes] = sync_with_options
+    del a, s
+
+
+async def check_methods(repo: Repo) -> None:
+    assert_type(repo.get.sync(1), str)
+    assert_type(await repo.aget.async_(1), str)
