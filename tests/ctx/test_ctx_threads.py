@@ -171,7 +171,7 @@ def test_unretrieved_exception_is_logged_when_thread_is_collected(
     assert ctx_records(caplog) == []  # not logged while someone may still call result()
     del thread
     gc.collect()
-    records = [r for r in caplog.records if r.name == "synchronaut"]
+    records = ctx_records(caplog)
     assert len(records) == 1
     record = records[0]
     assert record.levelno == logging.ERROR
