@@ -180,3 +180,25 @@ def test_decorated_functions_pass_through_call_any() -> None:
         return await call_any(plain_add, 2, 2), await call_any(async_add, 3, 3)
 
     assert asyncio.run(main()) == (4, 6)
+
+
+def test_context_executor_is_an_in_process_executor_for_call_any(backend) -> None:
+    import contextvars
+
+    from synchronaut import ContextExecutor, call_any
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    def read_and_write() -> str:
+        seen = var.get()
+        var.set("from-callee")
+        return seen
+
+    with ContextExecutor(max_workers=1) as executor:
+
+        async def main() -> tuple[str, str]:
+            var.set("from-task")
+            seen = await call_any(read_and_write, executor=executor)
+            return seen, var.get()
+
+        assert backend.run(main) == ("from-task", "from-callee")

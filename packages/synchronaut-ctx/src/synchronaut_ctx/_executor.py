@@ -41,6 +41,10 @@ class ContextExecutor(Executor):
     ``max_workers``; ``ValueError`` from ``ThreadPoolExecutor`` for ``max_workers <= 0``.
     """
 
+    # Runs calls in threads of this process: synchronaut (which reads this marker, the
+    # package depends on nothing) may hand it callables that carry a Context.
+    _synchronaut_in_process = True
+
     def __init__(self, executor: Executor | None = None, *, max_workers: int | None = None):
         if executor is None:
             self._executor: Executor = ThreadPoolExecutor(

@@ -21,6 +21,7 @@ from synchronaut_core import (
     run,
     set_default_executor,
     shutdown,
+    thread_sensitive_context,
 )
 from synchronaut_ctx import (
     ContextExecutor,
@@ -66,6 +67,7 @@ __all__ = [
     "shutdown",
     "spawn_thread_with_ctx",
     "synchronaut",
+    "thread_sensitive_context",
 ]
 
 __version__ = "0.4.0"
