@@ -6,7 +6,7 @@ Everything public in synchronaut-core, synchronaut-ctx and synchronaut-batch, pl
 no thread, changes no event-loop policy and logs nothing.
 """
 
-from synchronaut_batch import call_map, parallel_iter, parallel_map
+from synchronaut_batch import BatchIterator, CallSpec, call_map, parallel_iter, parallel_map
 from synchronaut_core import (
     CallAnyTimeout,
     CallCancelled,
@@ -38,9 +38,11 @@ from .synchronaut import synchronaut  # the function; binds over the submodule n
 from .utils import get_preferred_loop, has_uvloop_policy, is_uvloop
 
 __all__ = [
+    "BatchIterator",
     "CallAnyTimeout",
     "CallCancelled",
     "CallOptions",
+    "CallSpec",
     "ContextExecutor",
     "ContextThread",
     "SynchronautAsync",
