@@ -202,3 +202,53 @@ def test_context_executor_is_an_in_process_executor_for_call_any(backend) -> Non
             return seen, var.get()
 
         assert backend.run(main) == ("from-task", "from-callee")
+
+
+@synchronaut
+async def count_up(n: int):
+    try:
+        for i in range(n):
+            yield i
+    finally:
+        count_up_closed.append(threading.current_thread().name)
+
+
+count_up_closed: list[str] = []
+
+
+@synchronaut
+def read_rows(n: int):
+    for i in range(n):
+        yield i, threading.current_thread().name
+
+
+def test_decorated_async_generator_is_a_plain_iterator_in_sync_code() -> None:
+    assert list(count_up(3)) == [0, 1, 2]
+    assert list(count_up.sync(2)) == [0, 1]
+    iterator = count_up.sync(10)
+    for i in iterator:
+        if i == 1:
+            break
+    iterator.close()
+    assert count_up_closed[-1] == "synchronaut-loop"
+
+
+def test_decorated_async_generator_is_an_async_iterator_in_async_code(backend) -> None:
+    async def main() -> tuple[list[int], list[int]]:
+        first = [i async for i in count_up(3)]
+        second = [i async for i in count_up.async_(2)]
+        return first, second
+
+    assert backend.run(main) == ([0, 1, 2], [0, 1])
+
+
+def test_decorated_generator_runs_on_one_thread_from_async_code(backend) -> None:
+    async def main() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        return [row async for row in read_rows(5)], [row async for row in read_rows.async_(3)]
+
+    rows, more = backend.run(main)
+    assert [i for i, _ in rows] == [0, 1, 2, 3, 4]
+    assert len({name for _, name in rows}) == 1
+    assert [i for i, _ in more] == [0, 1, 2]
+    assert [i for i, _ in read_rows(2)] == [0, 1]  # sync code: the generator itself
+    assert {name for _, name in read_rows.sync(2)} == {threading.current_thread().name}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Coroutine, Iterator
 from typing import Any
 
 from typing_extensions import assert_type
@@ -67,3 +67,26 @@ def check_wrapper_kinds() -> None:
 async def check_methods(repo: Repo) -> None:
     assert_type(repo.get.sync(1), str)
     assert_type(await repo.aget.async_(1), str)
+
+
+@synchronaut
+async def agen(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        yield i
+
+
+@synchronaut
+def gen(n: int) -> Iterator[str]:
+    for i in range(n):
+        yield str(i)
+
+
+async def check_generators() -> None:
+    assert_type(agen.sync(3), Iterator[int])
+    assert_type(agen.async_(3), AsyncIterator[int])
+    assert_type(agen(3), AsyncIterator[int])
+    assert_type(gen.sync(3), Iterator[str])
+    assert_type(gen.async_(3), AsyncIterator[str])
+    assert_type(gen(3), Iterator[str])
+    assert [x async for x in agen.async_(2)] == [0, 1]
+    assert [x async for x in gen.async_(2)] == ["0", "1"]

@@ -3,10 +3,13 @@
 ``call_any`` is the one entry point; ``call_sync``/``call_async`` force a side;
 ``CallOptions`` binds options; ``check_cancelled`` lets offloaded sync code stop
 early; ``thread_sensitive_context`` gives async code a DB thread of its own;
-``shutdown`` stops the background loop. Importing this package starts no
-thread, changes no event-loop policy and logs nothing.
+``sync_iter``/``async_iter`` and ``sync_cm``/``async_cm`` bridge iterators and
+context managers; ``shutdown`` stops the background loop. Importing this package
+starts no thread, changes no event-loop policy and logs nothing.
 """
 
+from ._agen import BlockingIterator, sync_iter
+from ._async_cm import async_cm
 from ._call import CallOptions, call_any, call_async, call_sync
 from ._cancel import check_cancelled
 from ._detect import current_async_library
@@ -16,12 +19,18 @@ from ._loop import shutdown
 from ._pool import WorkerPool
 from ._run import run
 from ._sensitive import thread_sensitive_context
+from ._sgen import ThreadIterator, async_iter
+from ._sync_cm import sync_cm
 
 __all__ = [
+    "BlockingIterator",
     "CallAnyTimeout",
     "CallCancelled",
     "CallOptions",
+    "ThreadIterator",
     "WorkerPool",
+    "async_cm",
+    "async_iter",
     "call_any",
     "call_async",
     "call_sync",
@@ -31,6 +40,8 @@ __all__ = [
     "run",
     "set_default_executor",
     "shutdown",
+    "sync_cm",
+    "sync_iter",
     "thread_sensitive_context",
 ]
 

@@ -10,57 +10,91 @@ plain sync code    direct call (with ``timeout`` or    run on the background loo
 inside asyncio     awaitable; runs in the executor     awaitable of the coroutine
 inside Trio        awaitable; runs in a Trio thread    awaitable of the coroutine
 =================  ==================================  ============================
+
+Generator functions give iterators of the caller's colour: an ``async def ... yield``
+called from plain sync code gives a blocking iterator over it (``_agen``), and
+inside a loop the async generator itself; a sync generator called inside asyncio or
+Trio gives an async iterator that runs it on a thread of its own (``_sgen``), and in
+plain sync code the generator itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import math
 import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
-from inspect import isawaitable
+from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR, isawaitable, iscoroutinefunction
 from types import CoroutineType
 from typing import Any
 
 from . import _asyncio
+from ._agen import _blocking_iterator
+from ._backends import _trio
 from ._blocking import (
     _block_on_coroutine,
     _call_in_executor_blocking,
     _call_thread_sensitive_blocking,
 )
-from ._detect import _CO_ASYNC, _func_name, _is_async, _is_async_slow, _trio_running
+from ._detect import _CO_ASYNC, _func_name, _is_async_slow, _trio_running
 from ._sensitive import _sensitive_runner
+from ._sgen import _thread_iterator
+from ._timed import _TimedAsyncIterator
+from ._validate import _check_timeout
 
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
 _logger = logging.getLogger("synchronaut")
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
 _modules = sys.modules
-_trio_impl: Any = None
 
 
-def _trio() -> Any:
-    """Our Trio module, imported on first use (only ever once Trio is running)."""
-    global _trio_impl
-    if _trio_impl is None:
-        from . import _trio as module
+#: ``co_flags`` bits of generator functions (``_CO_ASYNC`` is tested first: a
+#: ``@types.coroutine`` generator has CO_GENERATOR too, and is awaitable).
+_CO_AGEN = CO_ASYNC_GENERATOR
+_CO_ITER = CO_ASYNC_GENERATOR | CO_GENERATOR
+#: What the asyncio fast path calls directly: a coroutine to await, or an async
+#: generator to ``async for`` over.
+_CO_ASYNC_OR_AGEN = _CO_ASYNC | CO_ASYNC_GENERATOR
 
-        _trio_impl = module
-    return _trio_impl
+
+def _flags(func: Callable[..., Any]) -> int:
+    """``func``'s ``co_flags`` (or the bits ``_flags_slow`` finds); TypeError if not callable."""
+    try:
+        return func.__code__.co_flags  # type: ignore[attr-defined]
+    except AttributeError:
+        return _flags_slow(func)
 
 
-def _check_timeout(timeout: object) -> float:
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not 0 < timeout < math.inf  # also rejects NaN
-    ):
-        raise ValueError(
-            f"timeout must be None or a positive, finite number of seconds, got {timeout!r}"
-        )
-    return timeout
+def _flags_slow(func: object) -> int:
+    """Classify callables without a ``__code__``: partials, callable instances, builtins.
+
+    ``_CO_ASYNC`` exactly when ``_detect._is_async_slow`` says async (partials
+    unwrapped, ``inspect.markcoroutinefunction`` honoured, an instance's ``__call__``
+    looked at), else the generator bits of the code that a call runs. One pass, as
+    it is on the fast path of such callables. TypeError for a non-callable.
+    """
+    if not callable(func):
+        _is_async_slow(func)  # raises the TypeError, worded as everywhere else
+    target: Any = func
+    while isinstance(target, functools.partial):
+        target = target.func  # pyright: ignore[reportUnknownMemberType]
+    if iscoroutinefunction(target):
+        return _CO_ASYNC
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        return code.co_flags & (_CO_ASYNC | _CO_ITER)
+    if isinstance(target, type):
+        return 0  # calling a class builds an instance
+    call = getattr(type(target), "__call__", None)  # noqa: B004  # pyright: ignore[reportUnknownArgumentType]
+    if call is None:
+        return 0
+    if iscoroutinefunction(call):
+        return _CO_ASYNC
+    code = getattr(call, "__code__", None)
+    return code.co_flags & _CO_ITER if code is not None else 0
 
 
 class CallOptions:
@@ -108,7 +142,7 @@ class CallOptions:
         """As :func:`call_sync`, with these options."""
         return _call_sync(func, args, kwargs, self)
 
-    def async_(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+    def async_(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """As :func:`call_async`, with these options."""
         return _call_async(func, args, kwargs, self)
 
@@ -139,7 +173,11 @@ def _dispatch(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], options: CallOptions
 ) -> Any:
     """``call_any`` without its fast path (options already checked)."""
-    is_async = _is_async(func)
+    flags = _flags(func)
+    is_async = bool(flags & _CO_ASYNC)
+    if not is_async and flags & _CO_ITER:
+        in_loop = _get_running_loop() is not None or ("trio" in _modules and _trio_running())
+        return _iterate(func, args, kwargs, options, flags, in_loop)
     timeout = options.timeout
     if _get_running_loop() is not None:
         if is_async:
@@ -161,6 +199,40 @@ def _dispatch(
             func, args, kwargs, timeout, _offload_target(options), _func_name(func)
         )
     return _call_blocking(func, args, kwargs, options, is_async)
+
+
+def _iterate(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: CallOptions,
+    flags: int,
+    in_loop: bool,
+) -> Any:
+    """Call a generator function; give an iterator for a sync or an async consumer.
+
+    Calling it runs none of its code, so the call itself happens here, in any thread.
+    If ``func`` is a wrapper that already made the right kind of iterator (such as
+    synchronaut's decorator), that is returned as it is.
+    """
+    name = _func_name(func)
+    timeout = options.timeout
+    if flags & _CO_AGEN:
+        agen = func(*args, **kwargs)
+        if not hasattr(agen, "__anext__"):
+            return agen
+        if in_loop:
+            return agen if timeout is None else _TimedAsyncIterator(agen, timeout, name)
+        return _blocking_iterator(agen, timeout, name)
+    gen = func(*args, **kwargs)
+    if not in_loop or not hasattr(gen, "__next__"):
+        return gen  # plain sync code: the generator is already the iterator it needs
+    if options.executor is not None:
+        raise ValueError(
+            f"{name} is a generator function: it runs on a dedicated thread of its own "
+            "for its whole life, and cannot be given an executor"
+        )
+    return _thread_iterator(gen, timeout, 0, options.thread_sensitive, name)
 
 
 def _offload_target(options: CallOptions) -> Any:
@@ -238,6 +310,16 @@ def call_any(
     caller afterwards, as with a direct call. Its exceptions propagate unchanged,
     with their tracebacks.
 
+    Generator functions give iterators. An ``async def`` with ``yield`` gives, in plain
+    sync code, a :class:`BlockingIterator` (each ``next()`` runs one step on the loop
+    chosen as above, within ``timeout``), and inside a loop the async generator
+    itself (with ``timeout``: a wrapper enforcing it per item). A sync generator
+    function gives, inside a loop, a :class:`ThreadIterator` (``async for``; the
+    generator runs on one dedicated thread -- or with ``thread_sensitive=True`` the
+    thread-sensitive one -- for its whole life, each item within ``timeout``; an
+    ``executor`` is refused with ``ValueError``), and in plain sync code the generator
+    itself, called directly whatever the options.
+
     To pass the callee keyword arguments named like these options, use
     :class:`CallOptions`.
 
@@ -251,10 +333,12 @@ def call_any(
         try:
             flags = func.__code__.co_flags  # type: ignore[attr-defined]
         except AttributeError:
-            flags = _CO_ASYNC if _is_async_slow(func) else 0
-        if flags & _CO_ASYNC:
+            flags = _flags_slow(func)
+        if flags & _CO_ASYNC_OR_AGEN:
             if _get_running_loop() is not None:
-                return func(*args, **kwargs)  # asyncio -> async: await it in this task
+                # asyncio -> async: a coroutine to await (or an async generator to
+                # ``async for`` over) in this task.
+                return func(*args, **kwargs)
         elif _get_running_loop() is None and "trio" not in _modules:
             result = func(*args, **kwargs)  # sync -> sync: a direct call
             if type(result) is CoroutineType:
@@ -269,13 +353,19 @@ def call_any(
 def _call_sync(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], options: CallOptions
 ) -> Any:
-    is_async = _is_async(func)
-    if is_async and (_get_running_loop() is not None or ("trio" in _modules and _trio_running())):
+    flags = _flags(func)
+    is_async = bool(flags & _CO_ASYNC)
+    if (is_async or flags & _CO_AGEN) and (
+        _get_running_loop() is not None or ("trio" in _modules and _trio_running())
+    ):
         _logger.warning(
             "synchronaut: blocking call to %s stalls this thread's running event loop "
             "until it returns; await it instead to keep the loop serving",
             _func_name(func),
         )
+    if not is_async and flags & _CO_ITER:
+        # An async generator: a blocking iterator. A sync one: the generator itself.
+        return _iterate(func, args, kwargs, options, flags, in_loop=False)
     return _call_blocking(func, args, kwargs, options, is_async)
 
 
@@ -295,7 +385,9 @@ def call_sync(
     there a coroutine cannot run on the blocked loop, so it runs on the background
     loop (or, on the background loop's own thread, on a temporary loop in another
     thread) -- it completes instead of deadlocking, and a warning is logged because
-    the calling loop is stalled meanwhile. Raises as :func:`call_any` does.
+    the calling loop is stalled meanwhile. An async generator function gives a
+    :class:`BlockingIterator` (``next()`` stalls a calling loop the same way), a sync
+    one the generator itself. Raises as :func:`call_any` does.
     """
     return _call_sync(
         func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive)
@@ -311,10 +403,13 @@ async def _await_later(
 
 def _call_async(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], options: CallOptions
-) -> Awaitable[Any]:
-    _is_async(func)  # TypeError now for a non-callable
+) -> Any:
+    flags = _flags(func)  # TypeError now for a non-callable
     if _get_running_loop() is not None or ("trio" in _modules and _trio_running()):
         return _dispatch(func, args, kwargs, options)
+    if not flags & _CO_ASYNC and flags & _CO_ITER:
+        # An async iterator made now, in sync code, to be consumed later in a loop.
+        return _iterate(func, args, kwargs, options, flags, in_loop=True)
     return _await_later(func, args, kwargs, options)
 
 
@@ -326,11 +421,14 @@ def call_async(
     executor: Executor | None = None,
     thread_sensitive: bool = False,
     **kwargs: Any,
-) -> Awaitable[Any]:
+) -> Any:
     """Return an awaitable of ``func(*args, **kwargs)``, wherever it is called.
 
     A ``def`` is offloaded to a worker thread, an ``async def`` is awaited in the
     awaiting task. Made in plain sync code, the returned awaitable can be awaited
-    later in asyncio or Trio. Raises as :func:`call_any` does, before anything runs.
+    later in asyncio or Trio. A generator function gives an async iterator instead:
+    an async generator as it is (per-item ``timeout`` enforced), a sync one as a
+    :class:`ThreadIterator`, to consume with ``async for`` inside asyncio or Trio.
+    Raises as :func:`call_any` does, before anything runs.
     """
     return _call_async(func, args, kwargs, _options(timeout, executor, False, thread_sensitive))

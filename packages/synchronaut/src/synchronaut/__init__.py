@@ -8,10 +8,14 @@ no thread, changes no event-loop policy and logs nothing.
 
 from synchronaut_batch import BatchIterator, CallSpec, call_map, parallel_iter, parallel_map
 from synchronaut_core import (
+    BlockingIterator,
     CallAnyTimeout,
     CallCancelled,
     CallOptions,
+    ThreadIterator,
     WorkerPool,
+    async_cm,
+    async_iter,
     call_any,
     call_async,
     call_sync,
@@ -21,6 +25,8 @@ from synchronaut_core import (
     run,
     set_default_executor,
     shutdown,
+    sync_cm,
+    sync_iter,
     thread_sensitive_context,
 )
 from synchronaut_ctx import (
@@ -33,12 +39,13 @@ from synchronaut_ctx import (
     spawn_thread_with_ctx,
 )
 
-from ._decorator import SynchronautAsync, SynchronautSync
+from ._decorator import SynchronautAsync, SynchronautAsyncGen, SynchronautGen, SynchronautSync
 from .synchronaut import synchronaut  # the function; binds over the submodule name
 from .utils import get_preferred_loop, has_uvloop_policy, is_uvloop
 
 __all__ = [
     "BatchIterator",
+    "BlockingIterator",
     "CallAnyTimeout",
     "CallCancelled",
     "CallOptions",
@@ -46,8 +53,13 @@ __all__ = [
     "ContextExecutor",
     "ContextThread",
     "SynchronautAsync",
+    "SynchronautAsyncGen",
+    "SynchronautGen",
     "SynchronautSync",
+    "ThreadIterator",
     "WorkerPool",
+    "async_cm",
+    "async_iter",
     "bind_context",
     "call_any",
     "call_async",
@@ -68,6 +80,8 @@ __all__ = [
     "set_request_ctx",
     "shutdown",
     "spawn_thread_with_ctx",
+    "sync_cm",
+    "sync_iter",
     "synchronaut",
     "thread_sensitive_context",
 ]

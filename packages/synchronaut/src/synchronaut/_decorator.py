@@ -15,22 +15,30 @@ import asyncio
 import contextlib
 import inspect
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Executor
+from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import CoroutineType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from synchronaut_core import CallOptions
 from synchronaut_core._blocking import _block_on_coroutine  # pyright: ignore[reportPrivateUsage]
-from synchronaut_core._call import _NO_OPTIONS, _dispatch, _options  # pyright: ignore[reportPrivateUsage]
-from synchronaut_core._detect import _func_name, _is_async  # pyright: ignore[reportPrivateUsage]
+from synchronaut_core._call import _NO_OPTIONS, _dispatch, _flags, _options  # pyright: ignore[reportPrivateUsage]
+from synchronaut_core._detect import _CO_ASYNC, _func_name  # pyright: ignore[reportPrivateUsage]
 
-__all__ = ["SynchronautAsync", "SynchronautSync", "synchronaut"]
+__all__ = [
+    "SynchronautAsync",
+    "SynchronautAsyncGen",
+    "SynchronautGen",
+    "SynchronautSync",
+    "synchronaut",
+]
 
 P = ParamSpec("P")
 P2 = ParamSpec("P2")
 R = TypeVar("R")
 S = TypeVar("S")
+T = TypeVar("T")
 
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
 _modules = sys.modules
@@ -53,7 +61,7 @@ _BIND_INSTANCE, _BIND_CLASS, _BIND_NONE = 0, 1, 2
 
 
 class _Wrapper(Generic[P, R]):
-    """What both kinds of decorated function share: options, binding, metadata."""
+    """What every kind of decorated function shares: options, binding, metadata."""
 
     _func: Callable[..., Any]
     _options: CallOptions
@@ -87,19 +95,10 @@ class _Wrapper(Generic[P, R]):
             return self
         return self._bound(instance)
 
-    def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Call and block until the value, in any context (see ``call_sync``).
-
-        Inside a running event loop the loop is stalled meanwhile (a warning is
-        logged), but it never deadlocks. Honours the decorator's ``timeout``.
-        """
+    def _call_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return self._options.sync(self._func, *args, **kwargs)
 
-    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
-        """Return an awaitable of the call, in any context (see ``call_async``).
-
-        A sync function is offloaded to a worker thread when awaited.
-        """
+    def _call_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         return self._options.async_(self._func, *args, **kwargs)
 
     def __repr__(self) -> str:
@@ -131,13 +130,25 @@ class SynchronautSync(_Wrapper[P, R]):
             return result
         return self._options(self._func, *args, **kwargs)
 
+    def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Call and block until the value, in any context (see ``call_sync``).
+
+        Inside a running event loop the loop is stalled meanwhile (a warning is
+        logged), but it never deadlocks. Honours the decorator's ``timeout``.
+        """
+        return self._call_sync(args, kwargs)
+
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+        """Return an awaitable of the call, in any context; offloaded to a worker thread."""
+        return self._call_async(args, kwargs)
+
 
 class SynchronautAsync(_Wrapper[P, R]):
     """A decorated ``async def``: awaitable in async code, a blocking call in sync code.
 
     Inside asyncio or Trio, calling it returns a coroutine to await (with the
-    decorator's ``timeout`` enforced); in plain sync code it runs on the background
-    loop and returns the value.
+    decorator's ``timeout`` enforced); in plain sync code it runs on an event loop
+    and returns the value.
     """
 
     @overload
@@ -154,11 +165,87 @@ class SynchronautAsync(_Wrapper[P, R]):
             return self._func(*args, **kwargs)  # asyncio -> async: the coroutine itself
         return _dispatch(self._func, args, kwargs, self._options)
 
+    def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run to completion and return the value, in any context (see ``call_sync``).
+
+        Inside a running event loop the loop is stalled meanwhile (a warning is
+        logged), but it never deadlocks. Honours the decorator's ``timeout``.
+        """
+        return self._call_sync(args, kwargs)
+
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> Awaitable[R]:
+        """Return an awaitable of the call, in any context."""
+        return self._call_async(args, kwargs)
+
+
+class SynchronautAsyncGen(_Wrapper[P, T]):
+    """A decorated ``async def ... yield``: an iterator of the caller's colour.
+
+    In plain sync code calling it (or ``.sync(...)``) gives a plain iterator whose
+    every ``next()`` runs one step on an event loop; inside asyncio or Trio it gives
+    the async generator (``.async_(...)``: always an async iterator).
+    """
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> SynchronautAsyncGen[P, T]: ...
+    @overload
+    def __get__(
+        self: SynchronautAsyncGen[Concatenate[S, P2], T], instance: S, owner: type | None = None
+    ) -> SynchronautAsyncGen[P2, T]: ...
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self._get(instance, owner)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        return _dispatch(self._func, args, kwargs, self._options)
+
+    def sync(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        """A plain iterator over the async generator, in any context."""
+        return self._call_sync(args, kwargs)
+
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        """The async generator itself (to iterate with ``async for``)."""
+        return self._call_async(args, kwargs)
+
+
+class SynchronautGen(_Wrapper[P, T]):
+    """A decorated ``def ... yield``: an iterator of the caller's colour.
+
+    In plain sync code calling it (or ``.sync(...)``) gives the generator itself;
+    inside asyncio or Trio it gives an async iterator that runs the generator on one
+    thread of its own for its whole life (``.async_(...)``: always that).
+    """
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> SynchronautGen[P, T]: ...
+    @overload
+    def __get__(
+        self: SynchronautGen[Concatenate[S, P2], T], instance: S, owner: type | None = None
+    ) -> SynchronautGen[P2, T]: ...
+    def __get__(self, instance: object, owner: type | None = None) -> Any:
+        return self._get(instance, owner)
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        return _dispatch(self._func, args, kwargs, self._options)
+
+    def sync(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
+        """The generator itself, in any context."""
+        return self._call_sync(args, kwargs)
+
+    def async_(self, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
+        """An async iterator running the generator on a thread of its own."""
+        return self._call_async(args, kwargs)
+
 
 @overload
 def synchronaut(  # pyright: ignore[reportOverlappingOverload]
     func: Callable[P, Coroutine[Any, Any, R]], /
 ) -> SynchronautAsync[P, R]: ...
+@overload
+def synchronaut(func: Callable[P, AsyncIterator[T]], /) -> SynchronautAsyncGen[P, T]: ...
+@overload
+def synchronaut(  # pyright: ignore[reportOverlappingOverload]
+    func: Callable[P, Iterator[T]], /
+) -> SynchronautGen[P, T]: ...
 @overload
 def synchronaut(func: Callable[P, R], /) -> SynchronautSync[P, R]: ...
 @overload
@@ -208,6 +295,12 @@ class _Decorator:
         self, func: Callable[P, Coroutine[Any, Any, R]], /
     ) -> SynchronautAsync[P, R]: ...
     @overload
+    def __call__(self, func: Callable[P, AsyncIterator[T]], /) -> SynchronautAsyncGen[P, T]: ...
+    @overload
+    def __call__(  # pyright: ignore[reportOverlappingOverload]
+        self, func: Callable[P, Iterator[T]], /
+    ) -> SynchronautGen[P, T]: ...
+    @overload
     def __call__(self, func: Callable[P, R], /) -> SynchronautSync[P, R]: ...
     def __call__(self, func: Any, /) -> Any:
         return _wrap(func, self._options)
@@ -222,7 +315,16 @@ def _wrap(func: Any, options: CallOptions) -> Any:
         raise TypeError(f"@synchronaut needs a function, got {func!r} ({type(func).__name__})")
     if not (inspect.isfunction(func) or inspect.ismethod(func)):
         binding = _BIND_NONE  # partials and callable objects do not bind like functions
-    kind: type[_Wrapper[Any, Any]] = SynchronautAsync if _is_async(func) else SynchronautSync
+    flags = _flags(func)
+    kind: type[_Wrapper[Any, Any]]
+    if flags & _CO_ASYNC:
+        kind = SynchronautAsync
+    elif flags & CO_ASYNC_GENERATOR:
+        kind = SynchronautAsyncGen
+    elif flags & CO_GENERATOR:
+        kind = SynchronautGen
+    else:
+        kind = SynchronautSync
     wrapper = cast("_Wrapper[Any, Any]", object.__new__(kind))
     wrapper._setup(func, options, binding)
     return wrapper

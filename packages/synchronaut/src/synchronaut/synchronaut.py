@@ -1,5 +1,17 @@
 """synchronaut 0.3's ``synchronaut.synchronaut``: the decorator."""
 
-from ._decorator import SynchronautAsync, SynchronautSync, synchronaut
+from ._decorator import (
+    SynchronautAsync,
+    SynchronautAsyncGen,
+    SynchronautGen,
+    SynchronautSync,
+    synchronaut,
+)
 
-__all__ = ["SynchronautAsync", "SynchronautSync", "synchronaut"]
+__all__ = [
+    "SynchronautAsync",
+    "SynchronautAsyncGen",
+    "SynchronautGen",
+    "SynchronautSync",
+    "synchronaut",
+]

@@ -1,0 +1,144 @@
+"""The chart the README shows: each case's time as a ratio to its group's floor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from _harness import Row, fmt_ns
+from matplotlib.patches import Patch
+
+OURS_PASS = "#1f6fb4"
+OURS_FAIL = "#d1495b"
+OURS_INFO = "#8fbce6"
+PEER = "#b8b8b8"
+
+
+def _color(row: Row) -> str:
+    if not row.synchronaut:
+        return PEER
+    if row.status == "FAIL":
+        return OURS_FAIL
+    if row.status == "PASS":
+        return OURS_PASS
+    return OURS_INFO
+
+
+def draw(rows: list[Row], meta: dict[str, Any], path: Path) -> None:
+    """A horizontal bar per case (floors excepted), grouped, on a log scale."""
+    groups: dict[str, list[Row]] = {}
+    floors: dict[str, Row] = {}
+    for row in rows:
+        if row.floor:
+            floors[row.group_title] = row
+        elif row.ratio is not None:
+            groups.setdefault(row.group_title, []).append(row)
+
+    # Lay the bars out top to bottom: a heading line per group, then its bars.
+    y = 0.0
+    bars: list[tuple[float, Row]] = []
+    headings: list[tuple[float, str]] = []
+    for title, members in groups.items():
+        floor = floors.get(title)
+        suffix = f"  -- floor: {floor.name}, {fmt_ns(floor.stat(meta['stat']))}" if floor else ""
+        headings.append((y, title + suffix))
+        y += 1.0
+        for row in members:
+            bars.append((y, row))
+            y += 1.0
+        y += 0.6
+    height = max(4.0, 0.27 * y + 1.6)
+    fig, ax = plt.subplots(figsize=(12, height), dpi=110)
+    ratios = [row.ratio for _, row in bars if row.ratio is not None]
+    lo = min([0.1, *ratios]) / 1.6
+    hi = max([10.0, *ratios]) * 3.5
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(y, -1.2)
+    for pos, row in bars:
+        assert row.ratio is not None
+        ax.barh(pos, row.ratio - lo, left=lo, height=0.72, color=_color(row), edgecolor="none")
+        label = f"{row.ratio:.2f}x" if row.ratio < 10 else f"{row.ratio:.0f}x"
+        label += f"  {fmt_ns(row.stat(meta['stat']))}"
+        peak = row.extra.get("peak_mb")
+        if peak is not None:
+            label += f", peak +{peak:.0f} MB"
+        if row.status in ("PASS", "FAIL"):
+            label += f"  {row.status}"
+        ax.text(
+            row.ratio * 1.08,
+            pos,
+            label,
+            va="center",
+            fontsize=7.5,
+            color="#333333",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85},
+        )
+        if row.floor_limit is not None:
+            ax.plot(
+                [row.floor_limit] * 2,
+                [pos - 0.45, pos + 0.45],
+                color="black",
+                linewidth=1.6,
+                solid_capstyle="butt",
+                zorder=5,  # above the labels' white boxes
+            )
+    ax.set_yticks([pos for pos, _ in bars])
+    ax.set_yticklabels([row.name for _, row in bars], fontsize=8)
+    for pos, text in headings:
+        ax.text(
+            lo * 1.05,
+            pos,
+            text,
+            fontsize=9,
+            fontweight="bold",
+            va="center",
+            color="#111111",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
+        )
+    ax.axvline(1.0, color="#444444", linewidth=1, linestyle="--")
+    ax.grid(axis="x", which="major", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    how = (
+        f"median over {meta['repeats']} rounds of time / the floor's time in the same round"
+        if meta["stat"] == "median"
+        else f"min of {meta['repeats']} rounds / the floor's min"
+    )
+    ax.set_xlabel(
+        f"time per call relative to the floor (the standard-library way): {how}; "
+        "log scale, lower is faster"
+    )
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    machine = meta["machine"]
+    ax.set_title(
+        f"synchronaut vs the standard library and its peers -- Python {machine['python']}, "
+        f"{machine['cpus']} CPUs, {meta['loop']} loops ({meta['date'][:10]})",
+        fontsize=11,
+        loc="left",
+    )
+    legend = [
+        Patch(color=OURS_PASS, label="synchronaut, target met"),
+        Patch(color=OURS_FAIL, label="synchronaut, target missed"),
+        Patch(color=OURS_INFO, label="synchronaut, no target"),
+        Patch(color=PEER, label="alternative"),
+        plt.Line2D([], [], color="black", linewidth=1.6, label="target (ratio to floor)"),
+        plt.Line2D([], [], color="#444444", linestyle="--", label="floor = 1"),
+    ]
+    ax.legend(
+        handles=legend,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.45 / height - 0.02),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)

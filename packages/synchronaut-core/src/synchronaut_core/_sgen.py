@@ -1,0 +1,324 @@
+"""Sync generators consumed from async code: an async iterator on a thread of its own.
+
+A sync generator (a DB cursor, a file reader) must stay on one thread for its whole
+life, and its ``next()`` blocks. So each generator gets one dedicated worker thread
+(or the thread-sensitive thread), every step runs there, and the consuming task
+awaits each item through the usual offload machinery -- ContextVars, timeouts,
+cancellation and loop affinity as for a call. With ``read_ahead=N`` the thread
+produces up to N items before they are asked for. Ending early (``break``,
+``aclose()``, an exception) closes the generator on its thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextvars import copy_context
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from ._backends import _current_origin, _running_backend
+from ._job import _Job, _JobRunner, _submit
+from ._pool import WorkerPool
+from ._sensitive import _sensitive_runner
+from ._validate import _check_read_ahead, _check_timeout
+
+__all__ = ["ThreadIterator", "async_iter"]
+
+_logger = logging.getLogger("synchronaut")
+
+T = TypeVar("T")
+
+_EXHAUSTED = object()
+_ITEM, _END, _ERROR = 0, 1, 2
+_NO_KWARGS: dict[str, Any] = {}
+
+
+class _Source(Generic[T]):
+    """The sync iterator and its read-ahead buffer, owned by the generator's thread.
+
+    Every method runs on that one thread, one job after another (the thread's queue
+    is FIFO), so nothing here needs a lock. ``closing`` is the one field the
+    consumer writes: it tells read-ahead jobs still queued not to produce.
+    """
+
+    __slots__ = ("buffer", "closing", "finished", "iterable", "iterator", "limit")
+
+    def __init__(self, iterable: Iterable[T], limit: int) -> None:
+        self.iterable: Iterable[T] | None = iterable
+        self.iterator: Iterator[T] | None = None
+        self.limit = limit
+        self.buffer: collections.deque[tuple[int, Any]] = collections.deque()
+        self.finished = False
+        self.closing = False
+
+    def _produce(self) -> Any:
+        iterator = self.iterator
+        if iterator is None:
+            # ``iter()`` too runs here: a cursor's __iter__ may already touch the DB.
+            assert self.iterable is not None
+            iterator = self.iterator = iter(self.iterable)
+            self.iterable = None
+        try:
+            return (next(iterator),)
+        except StopIteration:
+            self.finished = True
+            return _EXHAUSTED
+        except BaseException:
+            self.finished = True
+            raise
+
+    def take(self) -> Any:
+        """The next item, boxed in a 1-tuple, or ``_EXHAUSTED`` (a consumer's step)."""
+        if self.buffer:
+            kind, value = self.buffer.popleft()
+            if kind == _ITEM:
+                return (value,)
+            if kind == _END:
+                return _EXHAUSTED
+            try:
+                raise value  # the generator raised while reading ahead: raise it now
+            finally:
+                del value
+        if self.finished:
+            return _EXHAUSTED
+        return self._produce()
+
+    def read_ahead(self) -> None:
+        """Produce one item into the buffer, if there is room (a read-ahead job)."""
+        if self.closing or self.finished or len(self.buffer) >= self.limit:
+            return
+        try:
+            outcome = self._produce()
+        except BaseException as exc:
+            self.buffer.append((_ERROR, exc))
+            return
+        self.buffer.append((_END, None) if outcome is _EXHAUSTED else (_ITEM, outcome[0]))
+
+    def close(self) -> None:
+        """Close the iterator here, on its thread (a generator's ``finally`` runs)."""
+        self.closing = True
+        self.buffer.clear()
+        iterator, self.iterator = self.iterator, None
+        self.iterable = None
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+    def close_quietly(self) -> None:
+        """As ``close``, for a close nobody waits for: errors are logged at debug level."""
+        try:
+            self.close()
+        except BaseException:
+            _logger.debug("synchronaut: closing a sync iterator failed", exc_info=True)
+
+
+class ThreadIterator(AsyncIterator[T]):
+    """An async iterator over a sync iterator that runs on one thread of its own.
+
+    Made by :func:`async_iter`, or by ``call_any``/``call_async`` on a sync generator
+    function inside asyncio or Trio. Every step of the sync iterator -- ``iter()``,
+    each ``next()``, the final ``close()`` -- runs on the same dedicated thread
+    (started on the first ``__anext__``, released when the iteration ends), or on the
+    thread-sensitive thread. Each ``__anext__`` waits for one item without blocking
+    the loop, at most ``timeout`` seconds (:class:`CallAnyTimeout`).
+
+    The iteration ends with the iterator's own end or exception, or when a step times
+    out or its task is cancelled: the item being produced is then lost, so the sync
+    iterator is closed (on its thread, once that step finishes) and later steps raise
+    ``StopAsyncIteration``. Leaving early (``aclose()``, ``async with``, or dropping
+    the iterator after a ``break``) closes it on its thread too.
+
+    Without read-ahead each step runs in a copy of the consumer's context and its
+    ContextVar changes come back, as for a call. With ``read_ahead=N`` up to N items
+    are produced before they are asked for, each in a copy of the consumer's context
+    as it was when that item was scheduled; changes made then are not written back.
+    """
+
+    __slots__ = (
+        "_done",
+        "_name",
+        "_owns_runner",
+        "_read_ahead",
+        "_runner",
+        "_source",
+        "_started",
+        "_timeout",
+    )
+
+    def __init__(
+        self,
+        iterable: Iterable[T],
+        *,
+        timeout: float | None,
+        read_ahead: int,
+        runner: WorkerPool | _JobRunner | None,
+        name: str,
+    ) -> None:
+        self._source = _Source(iterable, read_ahead)
+        self._timeout = timeout
+        self._read_ahead = read_ahead
+        # None: a dedicated one-thread pool, made on the first step and owned here.
+        self._runner = runner
+        self._owns_runner = runner is None
+        self._name = name
+        self._started = False
+        self._done = False
+
+    def __aiter__(self) -> ThreadIterator[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        if self._done:
+            raise StopAsyncIteration
+        backend = _running_backend(f"the iterator over {self._name}")
+        runner = self._runner
+        if runner is None:
+            # idle_timeout=None: the worker never leaves, so every step of this
+            # generator runs on the same thread until we release it.
+            runner = self._runner = WorkerPool(
+                1, thread_name_prefix="synchronaut-gen", idle_timeout=None
+            )
+        first = not self._started
+        self._started = True
+        try:
+            outcome = await backend._offload(
+                self._source.take, (), _NO_KWARGS, self._timeout, runner, self._name
+            )
+        except BaseException:
+            self._finish(close=True)
+            raise
+        if outcome is _EXHAUSTED:
+            self._finish(close=False)
+            raise StopAsyncIteration
+        if self._read_ahead:
+            # Refill what was taken; the first step primes the whole buffer.
+            self._schedule(self._source.read_ahead, self._read_ahead if first else 1)
+        return outcome[0]
+
+    def _schedule(self, func: Any, count: int) -> None:
+        """Queue ``count`` jobs running ``func`` on the generator's thread; nobody waits."""
+        assert self._runner is not None
+        origin = _current_origin()
+        for _ in range(count):
+            job = _Job(func, (), _NO_KWARGS, copy_context(), self._name)
+            job.origin = origin  # async calls made by the generator come back here
+            _submit(self._runner, job)
+
+    def _finish(self, close: bool) -> None:
+        """The iteration is over: close the iterator on its thread, release the thread.
+
+        Never blocks: a step abandoned on timeout may still be running there, and the
+        close runs after it (the thread takes jobs in order).
+        """
+        self._done = True
+        source = self._source
+        source.closing = True
+        runner = self._runner
+        if runner is None:
+            return
+        if close and self._started:
+            job = _Job(source.close_quietly, (), _NO_KWARGS, copy_context(), self._name)
+            _submit(runner, job)
+        if self._owns_runner and isinstance(runner, WorkerPool):
+            runner.shutdown(wait=False)  # the worker exits once its queue is done
+
+    async def aclose(self) -> None:
+        """Close the sync iterator on its thread (its ``finally`` runs) and wait for it.
+
+        Within ``timeout``; raises what ``close()`` raises. If this task is cancelled
+        meanwhile, the close still happens on its thread.
+        """
+        if self._done:
+            return
+        if not self._started or self._runner is None:
+            self._finish(close=False)
+            return
+        self._done = True
+        self._source.closing = True
+        backend = _running_backend(f"the iterator over {self._name}")
+        try:
+            await backend._offload(
+                self._source.close, (), _NO_KWARGS, self._timeout, self._runner, self._name
+            )
+        except BaseException:
+            # Timed out or cancelled: the close may not have started; queue one
+            # more (closing twice is harmless), then let go of the thread.
+            self._finish(close=True)
+            raise
+        self._finish(close=False)
+
+    def __del__(self) -> None:
+        # Dropped unfinished (a ``break`` out of ``async for``): close the iterator on
+        # its thread without waiting. May run in any thread; never raises or prints.
+        try:
+            if not self._done:
+                self._finish(close=True)
+        except BaseException:  # pragma: no cover - interpreter shutdown
+            pass
+
+    async def __aenter__(self) -> ThreadIterator[T]:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = "done" if self._done else "running" if self._started else "not started"
+        return f"<ThreadIterator over {self._name} ({state})>"
+
+
+def _name_of(obj: object) -> str:
+    name = getattr(obj, "__name__", None)
+    return name if isinstance(name, str) else type(obj).__name__
+
+
+def _thread_iterator(
+    iterable: Iterable[T], timeout: float | None, read_ahead: int, thread_sensitive: bool, name: str
+) -> ThreadIterator[T]:
+    """A ThreadIterator over ``iterable`` (options already checked)."""
+    runner = _sensitive_runner() if thread_sensitive else None
+    return ThreadIterator(
+        iterable, timeout=timeout, read_ahead=read_ahead, runner=runner, name=name
+    )
+
+
+def async_iter(
+    iterable: Iterable[T],
+    /,
+    *,
+    timeout: float | None = None,
+    read_ahead: int = 0,
+    thread_sensitive: bool = False,
+) -> ThreadIterator[T]:
+    """Iterate a sync iterable from async code: ``async for row in async_iter(rows()):``.
+
+    Returns a :class:`ThreadIterator`. The iterable -- ``iter()`` on it, every
+    ``next()``, the final ``close()`` -- runs on one worker thread of its own for the
+    whole iteration (with ``thread_sensitive=True``: on the thread-sensitive thread,
+    see :func:`thread_sensitive_context`), so thread-bound objects such as a DB
+    cursor work; the event loop keeps serving while it waits. Works under asyncio and
+    Trio. Each item arrives within ``timeout`` seconds or :class:`CallAnyTimeout` is
+    raised (the iteration then ends). ``read_ahead=N`` lets the thread produce up to
+    N items before they are asked for. Leaving early closes the iterable on its
+    thread (its ``finally`` blocks run).
+
+    May be called in sync code and iterated later inside a loop. Raises
+    ``TypeError``/``ValueError`` for bad arguments, before anything runs.
+    """
+    if timeout is not None:
+        _check_timeout(timeout)
+    _check_read_ahead(read_ahead)
+    if not hasattr(type(iterable), "__iter__"):
+        raise TypeError(
+            f"async_iter() needs an iterable, got {iterable!r} ({type(iterable).__name__})"
+        )
+    return _thread_iterator(
+        iterable, timeout, read_ahead, bool(thread_sensitive), _name_of(iterable)
+    )
