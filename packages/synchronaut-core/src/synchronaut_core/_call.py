@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -339,7 +340,7 @@ def call_any(
                 # asyncio -> async: a coroutine to await (or an async generator to
                 # ``async for`` over) in this task.
                 return func(*args, **kwargs)
-        elif _get_running_loop() is None and "trio" not in _modules:
+        elif _get_running_loop() is None and ("trio" not in _modules or not _trio_running()):
             result = func(*args, **kwargs)  # sync -> sync: a direct call
             if type(result) is CoroutineType:
                 return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
@@ -432,3 +433,30 @@ def call_async(
     Raises as :func:`call_any` does, before anything runs.
     """
     return _call_async(func, args, kwargs, _options(timeout, executor, False, thread_sensitive))
+
+
+def _resolve_coroutine(result: Any, func: Callable[..., Any]) -> Any:
+    """A sync callable returned a coroutine on the C fast path: run it (as above)."""
+    return _block_on_coroutine(result, None, _func_name(func))
+
+
+#: The pure-Python ``call_any``: the whole implementation, and the fallback of the C
+#: fast path for every case that path does not take.
+_call_any_py = call_any
+
+#: The C accelerator module when it is built and allowed, else None.
+_speedups: Any = None
+if not os.environ.get("SYNCHRONAUT_PURE_PYTHON"):
+    try:
+        from . import _speedups
+    except ImportError:  # built without a C compiler: pure Python throughout
+        _speedups = None
+    else:
+        # Same signature and docstring; only the hot paths run in C.
+        call_any = _speedups.setup(  # pyright: ignore[reportConstantRedefinition]
+            _get_running_loop,
+            _call_any_py,
+            _resolve_coroutine,
+            "call_any(func, /, *args, timeout=None, executor=None, force_offload=False, "
+            "thread_sensitive=False, **kwargs)\n--\n\n" + (_call_any_py.__doc__ or ""),
+        )

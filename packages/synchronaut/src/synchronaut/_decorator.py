@@ -23,8 +23,14 @@ from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from synchronaut_core import CallOptions
 from synchronaut_core._blocking import _block_on_coroutine  # pyright: ignore[reportPrivateUsage]
-from synchronaut_core._call import _NO_OPTIONS, _dispatch, _flags, _options  # pyright: ignore[reportPrivateUsage]
-from synchronaut_core._detect import _CO_ASYNC, _func_name  # pyright: ignore[reportPrivateUsage]
+from synchronaut_core._call import (  # pyright: ignore[reportPrivateUsage]
+    _NO_OPTIONS,
+    _dispatch,
+    _flags,
+    _options,
+    _speedups,
+)
+from synchronaut_core._detect import _CO_ASYNC, _func_name, _trio_running  # pyright: ignore[reportPrivateUsage]
 
 __all__ = [
     "SynchronautAsync",
@@ -63,17 +69,20 @@ _BIND_INSTANCE, _BIND_CLASS, _BIND_NONE = 0, 1, 2
 class _Wrapper(Generic[P, R]):
     """What every kind of decorated function shares: options, binding, metadata."""
 
+    # Slots for what each call reads (fast); __dict__ for the copied metadata.
+    __slots__ = ("__dict__", "__weakref__", "_binding", "_direct_func", "_func", "_options")
+
     _func: Callable[..., Any]
     _options: CallOptions
     _binding: int
-    _direct: bool
+    _direct_func: Callable[..., Any] | None
 
     def _setup(self, func: Callable[..., Any], options: CallOptions, binding: int) -> None:
         self._func = func
         self._options = options
         self._binding = binding
         # No option set: calls can take the flat path (no CallOptions dispatch).
-        self._direct = options is _NO_OPTIONS
+        self._direct_func = func if options is _NO_OPTIONS else None
         for name in _COPIED:
             with contextlib.suppress(AttributeError):
                 object.__setattr__(self, name, getattr(func, name))
@@ -123,10 +132,15 @@ class SynchronautSync(_Wrapper[P, R]):
         return self._get(instance, owner)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        if self._direct and _get_running_loop() is None and "trio" not in _modules:
-            result = self._func(*args, **kwargs)  # the hot path: a direct call
+        func = self._direct_func
+        if (
+            func is not None
+            and _get_running_loop() is None
+            and ("trio" not in _modules or not _trio_running())
+        ):
+            result = func(*args, **kwargs)  # the hot path: a direct call
             if type(result) is CoroutineType:
-                return _block_on_coroutine(result, None, _func_name(self._func))  # pyright: ignore[reportUnknownArgumentType]
+                return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
             return result
         return self._options(self._func, *args, **kwargs)
 
@@ -161,8 +175,9 @@ class SynchronautAsync(_Wrapper[P, R]):
         return self._get(instance, owner)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
-        if self._direct and _get_running_loop() is not None:
-            return self._func(*args, **kwargs)  # asyncio -> async: the coroutine itself
+        func = self._direct_func
+        if func is not None and _get_running_loop() is not None:
+            return func(*args, **kwargs)  # asyncio -> async: the coroutine itself
         return _dispatch(self._func, args, kwargs, self._options)
 
     def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -234,6 +249,18 @@ class SynchronautGen(_Wrapper[P, T]):
     def async_(self, *args: P.args, **kwargs: P.kwargs) -> AsyncIterator[T]:
         """An async iterator running the generator on a thread of its own."""
         return self._call_async(args, kwargs)
+
+
+if _speedups is not None:
+    # The C accelerator takes the two hot paths of a call -- a decorated def called
+    # from sync code, a decorated async def called inside asyncio -- and hands every
+    # other case to the Python __call__ above, unchanged.
+    _speedups.setup_wrappers(
+        cast("Callable[..., Any]", SynchronautSync.__call__),
+        cast("Callable[..., Any]", SynchronautAsync.__call__),
+    )
+    SynchronautSync.__call__ = _speedups.sync_wrapper_call  # type: ignore[method-assign]
+    SynchronautAsync.__call__ = _speedups.async_wrapper_call  # type: ignore[method-assign]
 
 
 @overload
