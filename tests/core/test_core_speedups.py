@@ -35,7 +35,10 @@ class Adder:
 
 @pytest.mark.skipif(PURE, reason="SYNCHRONAUT_PURE_PYTHON is set")
 def test_c_accelerator_is_built_and_used() -> None:
-    assert _call._speedups is not None
+    assert _call._speedups is not None, (
+        "the C accelerator is not built for this Python; editable installs are shared "
+        "between Pythons, so rebuild: uv sync --reinstall-package synchronaut-core"
+    )
     assert call_any is not _call._call_any_py
     assert call_any.__module__ == "synchronaut_core"
 
