@@ -9,41 +9,22 @@ a batch runs on synchronaut's background loop).
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import trio
+from support_backends import BACKENDS, Backend
 
 from synchronaut_core import current_async_library
 
 T = TypeVar("T")
 
-BACKENDS = ["asyncio", "uvloop", "trio"]
 MODES = ["sync", *BACKENDS]
 
 
 def run_on(backend: str, fn: Callable[[], Awaitable[T]]) -> T:
     """Run ``fn()`` to completion on ``backend`` (a fresh loop or ``trio.run``)."""
-    if backend == "trio":
-        return trio.run(fn)
-    if backend == "asyncio":
-        return asyncio.run(_as_coroutine(fn))
-    import uvloop
-
-    if sys.version_info >= (3, 11):
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            return runner.run(_as_coroutine(fn))
-    loop = uvloop.new_event_loop()
-    try:
-        return loop.run_until_complete(_as_coroutine(fn))
-    finally:
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
-
-
-async def _as_coroutine(fn: Callable[[], Awaitable[T]]) -> T:
-    return await fn()
+    return Backend(backend).run(fn)
 
 
 class Mode:

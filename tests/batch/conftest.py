@@ -3,20 +3,8 @@ asyncio, asyncio with uvloop, and Trio; ``mode`` adds plain sync code."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import pytest
-from batch_helpers import BACKENDS, MODES, Mode, run_on
-
-
-@pytest.fixture(params=BACKENDS)
-def run(request: pytest.FixtureRequest) -> Callable[[Callable[[], Awaitable[Any]]], Any]:
-    """Run an async test body on each backend: asyncio, asyncio+uvloop, Trio."""
-    backend: str = request.param
-    if backend == "uvloop":
-        pytest.importorskip("uvloop")  # not available on Windows
-    return lambda fn: run_on(backend, fn)
+from batch_helpers import MODES, Mode
 
 
 @pytest.fixture(params=MODES)
