@@ -252,3 +252,22 @@ def test_decorated_generator_runs_on_one_thread_from_async_code(backend) -> None
     assert [i for i, _ in more] == [0, 1, 2]
     assert [i for i, _ in read_rows(2)] == [0, 1]  # sync code: the generator itself
     assert {name for _, name in read_rows.sync(2)} == {threading.current_thread().name}
+
+
+def test_decorated_functions_are_freed_and_keep_no_callee_alive() -> None:
+    import gc
+    import weakref
+
+    def make() -> tuple[weakref.ref[object], weakref.ref[object]]:
+        def inner(x: int) -> int:
+            return x
+
+        wrapped = synchronaut(inner)
+        wrapped.self_ref = wrapped  # a cycle through the wrapper's __dict__
+        assert wrapped(1) == 1
+        return weakref.ref(wrapped), weakref.ref(inner)
+
+    wrapper_ref, func_ref = make()
+    gc.collect()
+    assert wrapper_ref() is None
+    assert func_ref() is None

@@ -11,6 +11,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <string.h>
+#include <structmember.h>
 
 #define CO_ASYNC_MASK (CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
 #define N_OPTIONS 4
@@ -19,10 +20,8 @@
 static PyObject *get_running_loop = NULL; /* asyncio._get_running_loop */
 static PyObject *py_call_any = NULL;      /* the pure-Python call_any */
 static PyObject *py_resolve = NULL;       /* _resolve_coroutine(result, func) */
-static PyObject *py_sync_call = NULL;     /* SynchronautSync's Python __call__ */
-static PyObject *py_async_call = NULL;    /* SynchronautAsync's Python __call__ */
 
-static PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_direct_func;
+static PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
 static PyObject *option_names[N_OPTIONS];
 
 /* 1 if a running asyncio loop belongs to this thread, 0 if not, -1 on error. */
@@ -164,106 +163,135 @@ python:
     return PyObject_Vectorcall(py_call_any, args, nargsf, kwnames);
 }
 
-/* The wrapped function of a decorated function when its calls may take the direct
- * path (no options), as a new reference; NULL with no error set otherwise. */
-static PyObject *
-direct_func(PyObject *self)
-{
-    PyObject *func = PyObject_GetAttr(self, str_direct_func);
-    if (func == Py_None) {
-        Py_DECREF(func);
-        return NULL;
-    }
-    return func;
-}
+/* --- DirectCall: the base type of synchronaut's decorated functions -------------- */
 
-/* Call fallback(self, *args, **kwargs) from a method's vectorcall arguments. */
-static PyObject *
-call_with_self(PyObject *fallback, PyObject *self, PyObject *const *args, size_t nargsf,
-               PyObject *kwnames)
-{
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
-    PyObject *small[8];
-    PyObject **stack = total + 1 <= 8 ? small : PyMem_Malloc((total + 1) * sizeof(PyObject *));
-    if (stack == NULL) {
-        return PyErr_NoMemory();
-    }
-    stack[0] = self;
-    for (Py_ssize_t i = 0; i < total; i++) {
-        stack[i + 1] = args[i];
-    }
-    PyObject *result = PyObject_Vectorcall(fallback, stack, nargs + 1, kwnames);
-    if (stack != small) {
-        PyMem_Free(stack);
-    }
-    return result;
-}
+enum { KIND_NONE = 0, KIND_SYNC = 1, KIND_ASYNC = 2 };
 
-/* SynchronautSync.__call__, bound as a method: self is the decorated function. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *direct_func; /* _direct_func: the function, when no option is set */
+    int kind;              /* _fast_kind: which hot path applies (KIND_*) */
+    PyObject *dict;
+    PyObject *weakreflist;
+} DirectCall;
+
+/* A call of a decorated function. The two hot paths -- a decorated def called from
+ * sync code, a decorated async def called inside asyncio -- are taken here; every
+ * other case goes to the type's Python ``_call(*args, **kwargs)``, unchanged. */
 static PyObject *
-sync_wrapper_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+direct_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
 {
-    if (py_sync_call == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "synchronaut_core._speedups is not set up");
-        return NULL;
-    }
-    int in_loop = in_asyncio_loop();
-    if (in_loop != 0) {
+    DirectCall *self = (DirectCall *)callable;
+    PyObject *func = self->direct_func;
+    if (func != NULL && func != Py_None && self->kind != KIND_NONE) {
+        int in_loop = in_asyncio_loop();
         if (in_loop < 0) {
             return NULL;
         }
-        goto python;
-    }
-    int trio = trio_running();
-    if (trio != 0) {
-        if (trio < 0) {
-            return NULL;
+        if (self->kind == KIND_ASYNC && in_loop) {
+            /* asyncio -> async: the coroutine itself, awaited in the caller's task. */
+            return PyObject_Vectorcall(func, args, nargsf, kwnames);
         }
-        goto python;
-    }
-    PyObject *func = direct_func(self);
-    if (func == NULL) {
-        if (PyErr_Occurred()) {
-            return NULL;
+        if (self->kind == KIND_SYNC && !in_loop) {
+            int trio = trio_running();
+            if (trio < 0) {
+                return NULL;
+            }
+            if (!trio) {
+                /* sync -> sync: a direct call (func is kept alive by self). */
+                Py_INCREF(func);
+                PyObject *result = resolve(PyObject_Vectorcall(func, args, nargsf, kwnames), func);
+                Py_DECREF(func);
+                return result;
+            }
         }
-        goto python;
     }
-    PyObject *result = resolve(PyObject_Vectorcall(func, args, nargsf, kwnames), func);
-    Py_DECREF(func);
-    return result;
-python:
-    return call_with_self(py_sync_call, self, args, nargsf, kwnames);
-}
-
-/* SynchronautAsync.__call__, bound as a method: self is the decorated function. */
-static PyObject *
-async_wrapper_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
-{
-    if (py_async_call == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "synchronaut_core._speedups is not set up");
+    PyObject *method = PyObject_GetAttr(callable, str_call);
+    if (method == NULL) {
         return NULL;
     }
-    int in_loop = in_asyncio_loop();
-    if (in_loop != 1) {
-        if (in_loop < 0) {
-            return NULL;
-        }
-        goto python;
-    }
-    PyObject *func = direct_func(self);
-    if (func == NULL) {
-        if (PyErr_Occurred()) {
-            return NULL;
-        }
-        goto python;
-    }
-    PyObject *result = PyObject_Vectorcall(func, args, nargsf, kwnames);
-    Py_DECREF(func);
+    PyObject *result = PyObject_Vectorcall(method, args, nargsf, kwnames);
+    Py_DECREF(method);
     return result;
-python:
-    return call_with_self(py_async_call, self, args, nargsf, kwnames);
 }
+
+static PyObject *
+direct_call_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    DirectCall *self = (DirectCall *)type->tp_alloc(type, 0);
+    if (self != NULL) {
+        self->vectorcall = direct_call_vectorcall;
+    }
+    return (PyObject *)self;
+}
+
+static int
+direct_call_traverse(DirectCall *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->direct_func);
+    Py_VISIT(self->dict);
+    return 0;
+}
+
+static int
+direct_call_clear(DirectCall *self)
+{
+    Py_CLEAR(self->direct_func);
+    Py_CLEAR(self->dict);
+    return 0;
+}
+
+static void
+direct_call_dealloc(DirectCall *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakreflist != NULL) {
+        PyObject_ClearWeakRefs((PyObject *)self);
+    }
+    direct_call_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyMemberDef direct_call_members[] = {
+    {"_direct_func", T_OBJECT, offsetof(DirectCall, direct_func), 0,
+     "The wrapped function when calls may take the direct path, else None."},
+    {"_fast_kind", T_INT, offsetof(DirectCall, kind), 0,
+     "Which hot path applies: 0 none, 1 a def from sync code, 2 an async def in asyncio."},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(DirectCall, vectorcall), READONLY},
+    {"__dictoffset__", T_PYSSIZET, offsetof(DirectCall, dict), READONLY},
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(DirectCall, weakreflist), READONLY},
+    {NULL},
+};
+
+static PyGetSetDef direct_call_getset[] = {
+    {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict},
+    {NULL},
+};
+
+static PyType_Slot direct_call_slots[] = {
+    {Py_tp_doc, "Base type of synchronaut's decorated functions: their hot paths in C."},
+    {Py_tp_new, direct_call_new},
+    {Py_tp_dealloc, direct_call_dealloc},
+    {Py_tp_traverse, direct_call_traverse},
+    {Py_tp_clear, direct_call_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, direct_call_members},
+    {Py_tp_getset, direct_call_getset},
+    {0, NULL},
+};
+
+static PyType_Spec direct_call_spec = {
+    "synchronaut_core._speedups.DirectCall",
+    sizeof(DirectCall),
+    0,
+    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    direct_call_slots,
+};
 
 /* call_any's definition; its docstring is set by setup() from the Python one. */
 static PyMethodDef call_any_def = {
@@ -301,30 +329,9 @@ setup(PyObject *module, PyObject *args)
     return function;
 }
 
-static PyObject *
-setup_wrappers(PyObject *module, PyObject *args)
-{
-    PyObject *sync_call, *async_call;
-    if (!PyArg_ParseTuple(args, "OO:setup_wrappers", &sync_call, &async_call)) {
-        return NULL;
-    }
-    Py_XSETREF(py_sync_call, Py_NewRef(sync_call));
-    Py_XSETREF(py_async_call, Py_NewRef(async_call));
-    Py_RETURN_NONE;
-}
-
-static PyMethodDef wrapper_defs[] = {
-    {"__call__", (PyCFunction)(void (*)(void))sync_wrapper_call, METH_FASTCALL | METH_KEYWORDS,
-     "Call the decorated function (see SynchronautSync)."},
-    {"__call__", (PyCFunction)(void (*)(void))async_wrapper_call, METH_FASTCALL | METH_KEYWORDS,
-     "Call the decorated coroutine function (see SynchronautAsync)."},
-};
-
 static PyMethodDef methods[] = {
     {"setup", setup, METH_VARARGS,
      "Install call_any's Python fallbacks and return the C call_any (once, from _call.py)."},
-    {"setup_wrappers", setup_wrappers, METH_VARARGS,
-     "Install the decorator's Python fallbacks (once, from synchronaut._decorator)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -342,9 +349,9 @@ PyInit__speedups(void)
     str_sniffio = PyUnicode_InternFromString("sniffio");
     str_thread_local = PyUnicode_InternFromString("thread_local");
     str_name = PyUnicode_InternFromString("name");
-    str_direct_func = PyUnicode_InternFromString("_direct_func");
+    str_call = PyUnicode_InternFromString("_call");
     if (str_trio == NULL || str_sniffio == NULL || str_thread_local == NULL || str_name == NULL
-        || str_direct_func == NULL) {
+        || str_call == NULL) {
         return NULL;
     }
     for (int i = 0; i < N_OPTIONS; i++) {
@@ -357,17 +364,9 @@ PyInit__speedups(void)
     if (module == NULL) {
         return NULL;
     }
-    /* Method descriptors on `object`: stored as a class's __call__, they bind like a
-     * function does, so `wrapper(...)` reaches them with self first. */
-    PyObject *sync_call = PyDescr_NewMethod(&PyBaseObject_Type, &wrapper_defs[0]);
-    if (sync_call == NULL || PyModule_AddObject(module, "sync_wrapper_call", sync_call) < 0) {
-        Py_XDECREF(sync_call);
-        Py_DECREF(module);
-        return NULL;
-    }
-    PyObject *async_call = PyDescr_NewMethod(&PyBaseObject_Type, &wrapper_defs[1]);
-    if (async_call == NULL || PyModule_AddObject(module, "async_wrapper_call", async_call) < 0) {
-        Py_XDECREF(async_call);
+    PyObject *type = PyType_FromSpec(&direct_call_spec);
+    if (type == NULL || PyModule_AddObject(module, "DirectCall", type) < 0) {
+        Py_XDECREF(type);
         Py_DECREF(module);
         return NULL;
     }

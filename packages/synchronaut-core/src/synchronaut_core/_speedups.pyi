@@ -10,7 +10,9 @@ def setup(
     doc: str,
     /,
 ) -> Callable[..., Any]: ...
-def setup_wrappers(sync_call: Callable[..., Any], async_call: Callable[..., Any], /) -> None: ...
 
-sync_wrapper_call: Any
-async_wrapper_call: Any
+class DirectCall:
+    """Base type of synchronaut's decorated functions (their hot paths in C)."""
+
+    _direct_func: Callable[..., Any] | None
+    _fast_kind: int

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from concurrent.futures import Executor
 from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import CoroutineType
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from synchronaut_core import CallOptions
 from synchronaut_core._blocking import _block_on_coroutine  # pyright: ignore[reportPrivateUsage]
@@ -66,16 +66,30 @@ _COPIED = (
 _BIND_INSTANCE, _BIND_CLASS, _BIND_NONE = 0, 1, 2
 
 
-class _Wrapper(Generic[P, R]):
+class _PyDirectCall:
+    """The pure-Python stand-in for ``_speedups.DirectCall`` (no C accelerator)."""
+
+    __slots__ = ("__dict__", "__weakref__", "_direct_func", "_fast_kind")
+
+    _direct_func: Callable[..., Any] | None
+    _fast_kind: int
+
+
+# With the C accelerator, a decorated function's type has a C call (vectorcall): its
+# two hot paths run without entering Python; the rest reaches the Python ``_call``.
+_Base: type[_PyDirectCall] = _speedups.DirectCall if _speedups is not None else _PyDirectCall
+_KIND_NONE, _KIND_SYNC, _KIND_ASYNC = 0, 1, 2
+
+
+class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues, reportUntypedBaseClass]
     """What every kind of decorated function shares: options, binding, metadata."""
 
-    # Slots for what each call reads (fast); __dict__ for the copied metadata.
-    __slots__ = ("__dict__", "__weakref__", "_binding", "_direct_func", "_func", "_options")
+    __slots__ = ("_binding", "_func", "_options")
 
+    _KIND = _KIND_NONE
     _func: Callable[..., Any]
     _options: CallOptions
     _binding: int
-    _direct_func: Callable[..., Any] | None
 
     def _setup(self, func: Callable[..., Any], options: CallOptions, binding: int) -> None:
         self._func = func
@@ -83,6 +97,7 @@ class _Wrapper(Generic[P, R]):
         self._binding = binding
         # No option set: calls can take the flat path (no CallOptions dispatch).
         self._direct_func = func if options is _NO_OPTIONS else None
+        self._fast_kind = self._KIND
         for name in _COPIED:
             with contextlib.suppress(AttributeError):
                 object.__setattr__(self, name, getattr(func, name))
@@ -92,7 +107,8 @@ class _Wrapper(Generic[P, R]):
     def _bound(self, target: object) -> Any:
         # ``target`` is the instance (or, for a classmethod, the class): bind the
         # original to it, so self/cls is passed and inspect.signature omits it.
-        bound = object.__new__(type(self))
+        kind = type(self)
+        bound = kind.__new__(kind)
         bound._setup(self._func.__get__(target, type(target)), self._options, _BIND_NONE)  # type: ignore[attr-defined]
         return bound
 
@@ -131,7 +147,13 @@ class SynchronautSync(_Wrapper[P, R]):
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         return self._get(instance, owner)
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+    _KIND = _KIND_SYNC
+
+    if TYPE_CHECKING:
+
+        def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R: ...
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
         func = self._direct_func
         if (
             func is not None
@@ -174,7 +196,13 @@ class SynchronautAsync(_Wrapper[P, R]):
     def __get__(self, instance: object, owner: type | None = None) -> Any:
         return self._get(instance, owner)
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]:
+    _KIND = _KIND_ASYNC
+
+    if TYPE_CHECKING:
+
+        def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, R]: ...
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
         func = self._direct_func
         if func is not None and _get_running_loop() is not None:
             return func(*args, **kwargs)  # asyncio -> async: the coroutine itself
@@ -251,16 +279,10 @@ class SynchronautGen(_Wrapper[P, T]):
         return self._call_async(args, kwargs)
 
 
-if _speedups is not None:
-    # The C accelerator takes the two hot paths of a call -- a decorated def called
-    # from sync code, a decorated async def called inside asyncio -- and hands every
-    # other case to the Python __call__ above, unchanged.
-    _speedups.setup_wrappers(
-        cast("Callable[..., Any]", SynchronautSync.__call__),
-        cast("Callable[..., Any]", SynchronautAsync.__call__),
-    )
-    SynchronautSync.__call__ = _speedups.sync_wrapper_call  # type: ignore[method-assign]
-    SynchronautAsync.__call__ = _speedups.async_wrapper_call  # type: ignore[method-assign]
+if _speedups is None:
+    # Without the C base type, calls go through the Python ``_call`` (the same logic).
+    SynchronautSync.__call__ = SynchronautSync._call  # type: ignore[method-assign]
+    SynchronautAsync.__call__ = SynchronautAsync._call  # type: ignore[method-assign]
 
 
 @overload
@@ -352,6 +374,6 @@ def _wrap(func: Any, options: CallOptions) -> Any:
         kind = SynchronautGen
     else:
         kind = SynchronautSync
-    wrapper = cast("_Wrapper[Any, Any]", object.__new__(kind))
+    wrapper = cast("_Wrapper[Any, Any]", kind.__new__(kind))
     wrapper._setup(func, options, binding)
     return wrapper
