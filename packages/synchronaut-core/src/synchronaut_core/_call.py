@@ -336,9 +336,9 @@ def call_any(
         except AttributeError:
             flags = _flags_slow(func)
         if flags & _CO_ASYNC_OR_AGEN:
-            if _get_running_loop() is not None:
-                # asyncio -> async: a coroutine to await (or an async generator to
-                # ``async for`` over) in this task.
+            if _get_running_loop() is not None or ("trio" in _modules and _trio_running()):
+                # asyncio/Trio -> async: a coroutine to await (or an async generator
+                # to ``async for`` over) in this task.
                 return func(*args, **kwargs)
         elif _get_running_loop() is None and ("trio" not in _modules or not _trio_running()):
             result = func(*args, **kwargs)  # sync -> sync: a direct call

@@ -141,8 +141,12 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
         return NULL;
     }
     if (flags & CO_ASYNC_MASK) {
-        if (in_loop) {
-            /* asyncio -> async: the coroutine (or async generator) itself. */
+        int in_trio = in_loop ? 0 : trio_running();
+        if (in_trio < 0) {
+            return NULL;
+        }
+        if (in_loop || in_trio) {
+            /* asyncio/Trio -> async: the coroutine (or async generator) itself. */
             return PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames);
         }
         goto python;
@@ -190,9 +194,15 @@ direct_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
         if (in_loop < 0) {
             return NULL;
         }
-        if (self->kind == KIND_ASYNC && in_loop) {
-            /* asyncio -> async: the coroutine itself, awaited in the caller's task. */
-            return PyObject_Vectorcall(func, args, nargsf, kwnames);
+        if (self->kind == KIND_ASYNC) {
+            int in_trio = in_loop ? 0 : trio_running();
+            if (in_trio < 0) {
+                return NULL;
+            }
+            if (in_loop || in_trio) {
+                /* asyncio/Trio -> async: the coroutine, awaited in the caller's task. */
+                return PyObject_Vectorcall(func, args, nargsf, kwnames);
+            }
         }
         if (self->kind == KIND_SYNC && !in_loop) {
             int trio = trio_running();

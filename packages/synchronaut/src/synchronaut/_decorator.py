@@ -204,8 +204,10 @@ class SynchronautAsync(_Wrapper[P, R]):
 
     def _call(self, *args: Any, **kwargs: Any) -> Any:
         func = self._direct_func
-        if func is not None and _get_running_loop() is not None:
-            return func(*args, **kwargs)  # asyncio -> async: the coroutine itself
+        if func is not None and (
+            _get_running_loop() is not None or ("trio" in _modules and _trio_running())
+        ):
+            return func(*args, **kwargs)  # asyncio/Trio -> async: the coroutine itself
         return _dispatch(self._func, args, kwargs, self._options)
 
     def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
