@@ -9,6 +9,19 @@ import pytest
 from support_backends import BACKENDS, Backend
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Here, not in tests/stress/conftest.py: only this conftest is loaded early enough
+    # to add options whatever paths pytest is given.
+    parser.addoption(
+        "--stress-long",
+        action="store_true",
+        default=False,
+        help="run tests/stress at the issue's full figures (1 000 000 calls, 10 000 "
+        "timeouts...; minutes) instead of the short CI version; same as "
+        "SYNCHRONAUT_STRESS=long",
+    )
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Backend:
     """One of asyncio, uvloop, trio."""

@@ -19,6 +19,8 @@ import contextlib
 import logging
 import queue
 import sys
+import threading
+import time
 from _thread import allocate_lock
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
@@ -44,7 +46,16 @@ _LIVENESS_SLICE = 1.0
 #: (something blocks it); the caller then stops waiting.
 _STUCK_LOOP_GRACE = 5.0
 
+#: The longest wait a lock or queue accepts; a longer timeout is as good as none.
+_TIMEOUT_MAX = threading.TIMEOUT_MAX
+
 _DONE = object()
+#: What ``_run_on_loop`` returns when the call never started because its loop was
+#: stopping: the coroutine is untouched, and runs on a fresh loop instead.
+_MOVED = object()
+#: How many stopping loops a call may move past before giving up (a bound, not a
+#: figure anyone should reach: it takes a loop stopping before each try).
+_MAX_MOVES = 20
 
 
 class _LoopCall(_JobRunner):
@@ -63,6 +74,8 @@ class _LoopCall(_JobRunner):
         "error",
         "host",
         "lock",
+        "movable",
+        "moved",
         "name",
         "open",
         "queue",
@@ -80,9 +93,16 @@ class _LoopCall(_JobRunner):
         ctx: Context,
         timeout: float | None,
         name: str,
+        movable: bool = False,
     ) -> None:
         self.host = host
+        # Owned by whoever takes it out under ``lock``: the loop thread to run it
+        # (``start``), or the caller to close it or run it elsewhere (``take_back``).
         self.coro: Coroutine[Any, Any, Any] | None = coro
+        # May the call go to another loop if this one stops before it starts? (The
+        # background loop: yes. A loop-affine or pinned call: no, it belongs there.)
+        self.movable = movable
+        self.moved = False
         self.ctx = ctx
         ctx.run(_target.set, self)
         self.baseline = ctx.copy()
@@ -110,6 +130,16 @@ class _LoopCall(_JobRunner):
         job.runner = _default_thread()
         _default_thread()._run_job(job)
 
+    def take_back(self) -> Coroutine[Any, Any, Any] | None:
+        """On the caller's thread: the coroutine, if the loop has not started it yet.
+
+        After this the loop thread's ``start`` finds nothing to run. None if the loop
+        took it first (it runs, or ran, there).
+        """
+        with self.lock:
+            coro, self.coro = self.coro, None
+        return coro
+
     def close(self) -> None:
         """On the caller's thread once it stops waiting: hand over what is left."""
         with self.lock:
@@ -126,8 +156,17 @@ class _LoopCall(_JobRunner):
     # --- on the loop's thread -------------------------------------------------
 
     def start(self) -> None:
-        coro, self.coro = self.coro, None
-        assert coro is not None
+        with self.lock:
+            coro, self.coro = self.coro, None
+            if coro is not None and self.movable and self.host.closing:
+                # The loop is stopping (shutdown(), a stop nobody asked for, a stuck
+                # loop retired): the caller runs the coroutine, which it still holds,
+                # on a fresh loop. Nothing has run, so nothing runs twice.
+                coro = None
+                self.moved = True
+                self.queue.put(_DONE)
+        if coro is None:
+            return  # moved, or taken back by an interrupted caller (who closed it)
         if self.abandoned:
             coro.close()  # the caller left before we started: never run it
             return
@@ -185,6 +224,14 @@ class _LoopCall(_JobRunner):
                 return  # see _LoopThread.exiting: leave the daemon caller parked
             if self.timed_out:
                 self.error = _timeout_error(self.name, self.timeout)  # type: ignore[arg-type]
+            elif self.host.stopped_unexpectedly:
+                error = RuntimeError(
+                    f"synchronaut's event loop was stopped while {self.name} was running "
+                    "(did code running on it call loop.stop()?); the next call starts "
+                    "a new loop"
+                )
+                error.__cause__ = exc
+                self.error = error
             elif self.host.closing:
                 error = RuntimeError(
                     f"synchronaut's event loop was shut down while {self.name} was running"
@@ -213,7 +260,11 @@ async def _guarded(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> Any:
 
 
 def _serve_until_done(call: _LoopCall) -> None:
-    """Park the calling thread until ``call`` finishes, running the jobs it is sent."""
+    """Park the calling thread until ``call`` finishes, running the jobs it is sent.
+
+    Returns with ``call.moved`` set when the call never started and can run on a
+    fresh loop instead (its loop is stopping, or stopped before taking it).
+    """
     get = call.queue.get
     host = call.host
     idle = 0.0
@@ -224,18 +275,33 @@ def _serve_until_done(call: _LoopCall) -> None:
                 item = get(timeout=_LIVENESS_SLICE)
             except queue.Empty:
                 idle += _LIVENESS_SLICE
+                if host.exiting:
+                    continue  # interpreter exit: stay parked until frozen
+                # Queued behind a loop that stops taking calls (retired as stuck, or
+                # stopped before it reached ours): if it has not started the
+                # coroutine, run it elsewhere.
+                if (
+                    call.movable
+                    and (host.closing or not host.alive())
+                    and call.take_back() is not None
+                ):
+                    call.moved = True
+                    return
                 if not host.alive():
-                    if host.exiting:
-                        continue  # interpreter exit: stay parked until frozen
                     raise RuntimeError(
                         f"synchronaut's event loop stopped before {call.name} finished"
                     ) from None
                 if limit is not None and idle >= limit:
+                    # The loop's thread is blocked (a coroutine calling time.sleep(),
+                    # a blocking read): if it is the background loop, later calls go
+                    # to a fresh one instead of queueing behind it.
+                    retired = _loop._retire_stuck(host)
                     _logger.warning(
                         "synchronaut: the event loop running %s did not enforce its %ss "
-                        "timeout (is something blocking the loop?); giving up on it",
+                        "timeout (is something blocking the loop?); giving up on it%s",
                         call.name,
                         call.timeout,
+                        "; later calls go to a new loop" if retired else "",
                     )
                     raise _timeout_error(call.name, call.timeout) from None  # type: ignore[arg-type]
                 continue
@@ -243,29 +309,62 @@ def _serve_until_done(call: _LoopCall) -> None:
                 return
             item.run()  # a thread-sensitive job, on this (the caller's) thread
     except BaseException:
-        # KeyboardInterrupt, a dead loop or a stuck one: stop the coroutine too.
-        call.abandoned = True
-        with contextlib.suppress(RuntimeError):
-            host.loop.call_soon_threadsafe(call.cancel)
+        # KeyboardInterrupt, a dead loop or a stuck one: stop the coroutine too --
+        # close it here if the loop has not started it, else cancel it there.
+        _abandon(call)
         raise
     finally:
         call.close()
 
 
+def _abandon(call: _LoopCall) -> None:
+    """The caller stops waiting for ``call`` (on its own thread): stop the coroutine."""
+    call.abandoned = True
+    coro = call.take_back()
+    if coro is not None:
+        coro.close()  # never started: no "coroutine was never awaited" warning
+        return
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to stop
+        call.host.loop.call_soon_threadsafe(call.cancel)
+
+
 def _run_on_loop(
     host: _loop._LoopHost,
-    coro: Coroutine[Any, Any, Any],
+    coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
     timeout: float | None,
     name: str,
+    movable: bool = False,
 ) -> Any:
-    """Run ``coro`` on ``host``'s loop in a copy of the caller's context; block for it."""
-    call = _LoopCall(host, coro, copy_context(), timeout, name)
+    """Run ``coro`` on ``host``'s loop in a copy of the caller's context; block for it.
+
+    ``coro`` may be a function making the coroutine: it is then made in here, where
+    an interrupt (Ctrl-C) cannot come between making it and owning it. With
+    ``movable``, a call that the loop never started because it was stopping returns
+    ``_MOVED`` (``coro`` untouched) for the caller to run on another loop.
+    """
+    call: _LoopCall | None = None
+    made: Coroutine[Any, Any, Any] | None = None
     try:
-        host.loop.call_soon_threadsafe(call.start)
-    except RuntimeError as exc:  # the loop closed under us
-        coro.close()
-        raise RuntimeError(f"cannot run {name}: synchronaut's event loop is closed") from exc
+        made = coro() if callable(coro) else coro
+        call = _LoopCall(host, made, copy_context(), timeout, name, movable)
+        try:
+            host.loop.call_soon_threadsafe(call.start)
+        except RuntimeError as exc:  # the loop closed under us
+            if movable:
+                return _MOVED
+            raise RuntimeError(f"cannot run {name}: synchronaut's event loop is closed") from exc
+    except BaseException:
+        # Closed loop, or an interrupt (Ctrl-C) before the loop got the coroutine:
+        # whoever still holds it closes it, so it is never left un-awaited.
+        if call is None:
+            if made is not None:
+                made.close()
+        else:
+            _abandon(call)
+        raise
     _serve_until_done(call)
+    if call.moved:
+        return _MOVED
     _write_back(call.ctx, call.baseline)
     error = call.error
     if error is not None:
@@ -285,29 +384,76 @@ def _block_on_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None, n
     background loop -- except on the background loop's own thread, where it runs on a
     temporary loop in a new thread, so the call completes instead of deadlocking.
     """
-    job = getattr(_current, "job", None)
-    if job is not None and job.origin is not None:
-        origin = job.origin
-        if isinstance(origin, asyncio.AbstractEventLoop):
-            if origin.is_running() and not origin.is_closed():
-                return _run_on_loop(_loop._ForeignLoop(origin), coro, timeout, name)
-        else:
-            from . import _trio
+    handed_over = False  # True once a callee below owns ``coro`` (closes it on failure)
+    try:
+        job = getattr(_current, "job", None)
+        if job is not None and job.origin is not None:
+            origin = job.origin
+            if isinstance(origin, asyncio.AbstractEventLoop):
+                if origin.is_running() and not origin.is_closed():
+                    handed_over = True
+                    return _run_on_loop(_loop._ForeignLoop(origin), coro, timeout, name)
+            else:
+                from . import _trio
 
-            return _trio._run_from_thread(origin, coro, timeout, name)
-    if _loop._is_background_thread():
-        _logger.warning(
-            "synchronaut: blocking call to %s made on the background loop's thread; "
-            "running it on a temporary loop (await it instead to keep the loop free)",
-            name,
+                handed_over = True
+                return _trio._run_from_thread(origin, coro, timeout, name)
+        if _loop._is_background_thread():
+            _logger.warning(
+                "synchronaut: blocking call to %s made on the background loop's thread; "
+                "running it on a temporary loop (await it instead to keep the loop free)",
+                name,
+            )
+            spare = _loop._LoopThread("synchronaut-nested-loop")
+            try:
+                spare.start()
+                handed_over = True
+                return _run_on_loop(spare, coro, timeout, name)
+            finally:
+                spare.stop(timeout=None)
+        for _ in range(_MAX_MOVES):
+            # A call that reaches a background loop as it stops (shutdown() from
+            # another thread, a stop nobody asked for, a stuck loop retired) and
+            # never started there runs on the next one.
+            host = _loop._get_background()
+            handed_over = True
+            outcome = _run_on_loop(host, coro, timeout, name, movable=True)
+            if outcome is not _MOVED:
+                return outcome
+            handed_over = False  # given back untouched
+        raise RuntimeError(
+            f"cannot run {name}: synchronaut's background loop kept stopping before it "
+            "could start it (is shutdown() called in a loop?)"
         )
-        spare = _loop._LoopThread("synchronaut-nested-loop")
-        spare.start()
-        try:
-            return _run_on_loop(spare, coro, timeout, name)
-        finally:
-            spare.stop(timeout=None)
-    return _run_on_loop(_loop._get_background(), coro, timeout, name)
+    except BaseException:
+        # Failed before anything took the coroutine (an interrupt while the
+        # background loop starts, say): close it, so it is never left un-awaited.
+        if not handed_over:
+            coro.close()
+        raise
+
+
+def _acquire(lock: Any, timeout: float | None) -> bool:
+    """``lock.acquire(timeout=timeout)``, in slices, so that Ctrl-C is never lost.
+
+    CPython runs signal handlers between bytecodes, and wakes a thread blocked in a
+    lock when a signal interrupts the wait. A SIGINT that lands just before the wait
+    starts interrupts nothing: an unbounded ``acquire()`` would then sleep on with
+    the KeyboardInterrupt pending, until the call returns -- perhaps never. A slice
+    ends within a second, and the pending KeyboardInterrupt is raised. A timeout
+    past ``TIMEOUT_MAX`` (about 292 years; OverflowError for a lock) is no timeout.
+    """
+    if timeout is None or timeout >= _TIMEOUT_MAX:
+        while not lock.acquire(timeout=_LIVENESS_SLICE):
+            pass
+        return True
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return lock.acquire(blocking=False)
+        if lock.acquire(timeout=min(remaining, _LIVENESS_SLICE)):
+            return True
 
 
 def _call_in_executor_blocking(
@@ -328,11 +474,11 @@ def _call_in_executor_blocking(
     lock = allocate_lock()
     lock.acquire()
     job.notify = lock.release
-    _submit(executor if executor is not None else get_default_executor(), job)
     try:
-        if timeout is None:
-            lock.acquire()
-        elif not lock.acquire(timeout=timeout):
+        # Inside the try: an interrupt (Ctrl-C) can land as _submit returns, the job
+        # already queued; it must still be given up, so check_cancelled() tells it.
+        _submit(executor if executor is not None else get_default_executor(), job)
+        if not _acquire(lock, timeout):
             job.give_up(f"timed out after {timeout}s")
             raise _timeout_error(name, timeout)
     except BaseException as exc:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import Context
+from types import CoroutineType
 from typing import Any
 
 from ._cancel import _current
@@ -66,6 +67,11 @@ class _Job:
         # Set by the caller before submission; called on the worker thread.
         self.notify: Callable[[], object] = _noop
 
+    def _drop_value(self) -> None:
+        """Forget the value nobody will read (closing it if it is a coroutine)."""
+        value, self.value = self.value, None
+        _close_if_coroutine(value)
+
     def _release_call(self) -> None:
         # Drop the callee and its arguments: the job object may outlive the call
         # (held by its caller), they need not.
@@ -94,6 +100,7 @@ class _Job:
                 exc_info=self.error,
             )
             self.error = None
+            self._drop_value()
             return
         try:
             self.notify()
@@ -109,9 +116,23 @@ class _Job:
             with contextlib.suppress(RuntimeError):
                 self.notify()
 
+    def settle_if_cancelled(self, future: Future[Any]) -> None:
+        """Done-callback for a call submitted to a thread executor (any thread).
+
+        ``job.run`` settles the call itself; but if the executor cancelled the future
+        before running it (``shutdown(cancel_futures=True)``), ``run`` never runs and
+        the caller, waiting on ``notify``, would wait forever: fail it instead. A
+        future cancelled by our own caller (``give_up``) has ``cancel_reason`` set.
+        """
+        if future.cancelled():
+            self.cancel()
+
     def settle_from_future(self, future: Future[Any]) -> None:
         """Done-callback for a call run by an out-of-process executor (any thread)."""
-        if self.cancel_reason is not None or future.cancelled():
+        if self.cancel_reason is not None:
+            return
+        if future.cancelled():
+            self.cancel()  # cancelled by the executor (shut down): the caller must hear
             return
         error = future.exception()
         if error is None:
@@ -129,6 +150,10 @@ class _Job:
         self.cancel_reason = reason
         if self.future is not None:
             self.future.cancel()  # takes the call back if it has not started yet
+        # The call may have finished just before we gave up, and notified us: its
+        # value is ours to drop. (If it finishes after, ``run`` sees cancel_reason
+        # and drops it there; both may close one coroutine, which is harmless.)
+        self._drop_value()
         _logger.debug(
             "synchronaut: caller of %s %s; the sync call cannot be killed and is "
             "abandoned (it may still be running in its thread)",
@@ -139,6 +164,14 @@ class _Job:
 
 def _noop() -> None:
     return None
+
+
+def _close_if_coroutine(value: object) -> None:
+    # A sync callee that returned a coroutine (``lambda: fetch(x)``) hands its
+    # caller a coroutine to run; a caller that has gone will not, so it is closed:
+    # never "coroutine ... was never awaited".
+    if type(value) is CoroutineType:
+        value.close()  # pyright: ignore[reportUnknownMemberType]
 
 
 _NO_KWARGS: dict[str, Any] = {}
@@ -172,7 +205,9 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
         if type(executor) is WorkerPool or isinstance(executor, _JobRunner):
             executor._run_job(job)
         elif _in_process(executor):  # pyright: ignore[reportArgumentType]
-            job.future = executor.submit(job.run)
+            future = executor.submit(job.run)
+            job.future = future
+            future.add_done_callback(job.settle_if_cancelled)
         else:
             future: Future[Any] = executor.submit(job.func, *job.args, **job.kwargs)
             job.future = future

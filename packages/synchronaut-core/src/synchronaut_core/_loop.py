@@ -13,6 +13,7 @@ import asyncio
 import atexit
 import contextlib
 import logging
+import math
 import os
 import threading
 from collections.abc import Callable
@@ -50,11 +51,16 @@ def _get_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 class _LoopThread:
     """An asyncio event loop running forever in a daemon thread it owns."""
 
-    __slots__ = ("closing", "exiting", "loop", "thread")
+    __slots__ = ("closing", "exiting", "loop", "stopped_unexpectedly", "thread")
 
     def __init__(self, name: str) -> None:
         self.loop: asyncio.AbstractEventLoop = _get_loop_factory()()
+        # Set (never cleared) once the loop stops taking new calls: shutdown(), a stop
+        # nobody asked for (code running on it called loop.stop()), or retirement of
+        # a stuck loop. Calls that reach it and have not started move to a fresh loop.
         self.closing = False
+        # True when the loop stopped without shutdown() asking (see _main).
+        self.stopped_unexpectedly = False
         # Set when the interpreter is exiting: only daemon threads can still be
         # waiting on this loop then, and they are left parked, not failed (a
         # failure would print from a thread that is about to be frozen).
@@ -74,8 +80,33 @@ class _LoopThread:
         # Runs on the loop's own thread for its whole life.
         loop = self.loop
         try:
-            loop.run_forever()
+            while True:
+                try:
+                    loop.run_forever()
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    # asyncio re-raises these out of run_forever() when a task raises
+                    # them. The calls synchronaut starts hand them to their caller
+                    # (_blocking._guarded), so this is a task nobody awaits (one a
+                    # callee spawned and left running). The loop is shared: it keeps
+                    # serving instead of dying with that task.
+                    if self.closing:
+                        break
+                    _logger.warning(
+                        "synchronaut: a task on the background loop that nobody awaits "
+                        "raised %s; the loop keeps running",
+                        type(exc).__name__,
+                    )
+                    continue
+                break
         finally:
+            # From here on no call may start on this loop: those that reach it move to
+            # a fresh one (_blocking._LoopCall.start), and those running are cancelled
+            # by _finish_pending, their callers told why (_LoopCall._finish). A stop
+            # nobody asked for (code running on the loop called loop.stop()) is told
+            # apart from shutdown() for the message.
+            if not self.closing:
+                self.stopped_unexpectedly = True
+                self.closing = True
             try:
                 self._finish_pending()
             finally:
@@ -108,6 +139,17 @@ class _LoopThread:
             # hang exit on a stuck call.
             executor.shutdown(wait=False)
 
+    def _stop_when_idle(self) -> None:
+        # On the loop thread, once a retired loop turns again: let the tasks it still
+        # runs finish (their callers wait for them), then stop; _finish_pending then
+        # cancels whatever they left behind.
+        tasks = [task for task in asyncio.all_tasks(self.loop) if not task.done()]
+        if not tasks:
+            self.loop.stop()
+            return
+        waiter = self.loop.create_task(asyncio.wait(tasks))
+        waiter.add_done_callback(lambda _: self.loop.stop())
+
     def _request_stop(self) -> None:
         # On the loop thread: marks the calls still running as stopped by shutdown.
         self.closing = True
@@ -130,6 +172,7 @@ class _LoopHost(Protocol):
     loop: asyncio.AbstractEventLoop
     closing: bool
     exiting: bool
+    stopped_unexpectedly: bool
 
     def alive(self) -> bool: ...
 
@@ -140,6 +183,7 @@ class _ForeignLoop:
     __slots__ = ("loop",)
     closing = False
     exiting = False
+    stopped_unexpectedly = False
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -180,6 +224,27 @@ def _start_background() -> _LoopThread:
         return bg
 
 
+def _retire_stuck(host: _LoopHost) -> bool:
+    """Stop sending calls to ``host``, a background loop found stuck; True if it was.
+
+    Called by a blocked caller (any thread) whose timeout the loop has not enforced
+    long after it expired: something blocks the loop's thread (a coroutine calling
+    ``time.sleep`` or a blocking read). The next call starts a fresh loop; calls
+    queued on the stuck one and not started yet move there too (their callers notice
+    ``closing``, see ``_blocking._serve_until_done``). The stuck loop's thread is a
+    daemon: if it ever turns again it finishes what it runs, then stops itself.
+    """
+    global _background
+    with _lock:
+        if _background is not host or not isinstance(host, _LoopThread):
+            return False
+        _background = None
+        host.closing = True
+    with contextlib.suppress(RuntimeError):  # closed meanwhile
+        host.loop.call_soon_threadsafe(host._stop_when_idle)
+    return True
+
+
 def _is_background_thread() -> bool:
     bg = _background
     return bg is not None and bg.thread is threading.current_thread()
@@ -192,9 +257,18 @@ def shutdown(timeout: float | None = 5.0) -> None:
     up to a couple of seconds), and sync callers still waiting on them get a
     ``RuntimeError`` saying the loop was shut down. Waits up to ``timeout`` seconds for
     the loop's thread to end (returns at once when called on that thread itself).
-    Safe to call at any time, from any thread, any number of times.
+    Safe to call at any time, from any thread, any number of times. Raises
+    ``TypeError``/``ValueError`` for a ``timeout`` that is not ``None`` or a number
+    of seconds >= 0.
     """
     global _background
+    if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):  # pyright: ignore[reportUnnecessaryIsInstance]
+            raise TypeError(f"timeout must be None or a number of seconds, got {timeout!r}")
+        if not 0 <= timeout <= math.inf:  # also rejects NaN
+            raise ValueError(f"timeout must be None or a number of seconds >= 0, got {timeout!r}")
+        if timeout >= threading.TIMEOUT_MAX:
+            timeout = None  # longer than a join can wait (OverflowError): no limit
     with _lock:
         bg, _background = _background, None
     if bg is not None:

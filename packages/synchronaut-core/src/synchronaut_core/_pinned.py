@@ -52,7 +52,7 @@ class _AsyncioPin:
                 f"{name} runs on this thread's event loop and cannot be driven by blocking "
                 "calls from it; use 'async for'/'async with' on the async object instead"
             )
-        return _run_on_loop(self.host, make(), timeout, name)
+        return _run_on_loop(self.host, make, timeout, name)  # made there: see its docstring
 
     def run_later(self, make: _CoroFactory) -> None:
         """From any thread, without blocking: start ``make()`` as a task on the loop.

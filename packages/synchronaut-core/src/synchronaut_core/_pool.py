@@ -11,6 +11,7 @@ synchronaut's jobs, which carry their own outcome and cancellation flag.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import queue
 import threading
@@ -84,6 +85,20 @@ class WorkerPool(Executor):
             raise TypeError(f"max_workers must be an int, got {max_workers!r}")
         if max_workers <= 0:
             raise ValueError(f"max_workers must be greater than 0, got {max_workers}")
+        if idle_timeout is not None:
+            # Checked here: a bad value would only fail inside a worker thread
+            # (``queue.get(timeout=...)``), killing it with its queue unserved.
+            if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float)):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise TypeError(
+                    f"idle_timeout must be None or a number of seconds, got {idle_timeout!r}"
+                )
+            if not 0 < idle_timeout <= math.inf:  # also rejects NaN
+                raise ValueError(
+                    f"idle_timeout must be None or a positive number of seconds, "
+                    f"got {idle_timeout!r}"
+                )
+            if idle_timeout >= threading.TIMEOUT_MAX:
+                idle_timeout = None  # longer than a queue can wait: never reaped
         self._max_workers = max_workers
         self._prefix = thread_name_prefix or f"WorkerPool-{next(self._counter)}"
         # None keeps workers for the pool's life: a one-worker pool then always runs

@@ -7,15 +7,16 @@ import math
 
 def _check_timeout(timeout: object) -> float:
     """``timeout`` as given, or ``ValueError`` unless it is a positive, finite number."""
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, (int, float))
-        or not 0 < timeout < math.inf  # also rejects NaN
-    ):
-        raise ValueError(
-            f"timeout must be None or a positive, finite number of seconds, got {timeout!r}"
-        )
-    return timeout
+    if not isinstance(timeout, bool) and isinstance(timeout, (int, float)):
+        try:
+            seconds = float(timeout)  # an int too large for a float is not finite
+        except OverflowError:
+            seconds = math.inf
+        if 0 < seconds < math.inf:  # also rejects NaN
+            return timeout
+    raise ValueError(
+        f"timeout must be None or a positive, finite number of seconds, got {timeout!r}"
+    )
 
 
 def _check_read_ahead(read_ahead: object) -> int:

@@ -38,7 +38,8 @@ class ContextExecutor(Executor):
     ``concurrent.futures.Executor``, is process-based (a ``ProcessPoolExecutor`` or
     ``InterpreterPoolExecutor``: a ``contextvars.Context`` cannot be pickled, so a context
     cannot cross into another process or interpreter), or is given together with
-    ``max_workers``; ``ValueError`` from ``ThreadPoolExecutor`` for ``max_workers <= 0``.
+    ``max_workers``, or if ``max_workers`` is not an int; ``ValueError`` for
+    ``max_workers <= 0``.
     """
 
     # Runs calls in threads of this process: synchronaut (which reads this marker, the
@@ -46,6 +47,19 @@ class ContextExecutor(Executor):
     _synchronaut_in_process = True
 
     def __init__(self, executor: Executor | None = None, *, max_workers: int | None = None):
+        if max_workers is not None:
+            # Checked here: ThreadPoolExecutor takes a float (even NaN, and then never
+            # starts a thread, so every submitted call waits forever) and words a
+            # non-number as a failed comparison.
+            if isinstance(max_workers, bool) or not isinstance(max_workers, int):  # pyright: ignore[reportUnnecessaryIsInstance]
+                raise TypeError(
+                    f"ContextExecutor: max_workers must be None or an int, "
+                    f"got {type(max_workers).__name__!r} object"
+                )
+            if max_workers <= 0:
+                raise ValueError(
+                    f"ContextExecutor: max_workers must be at least 1, got {max_workers}"
+                )
         if executor is None:
             self._executor: Executor = ThreadPoolExecutor(
                 max_workers, thread_name_prefix="synchronaut-ctx"

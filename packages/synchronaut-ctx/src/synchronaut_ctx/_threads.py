@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -99,9 +100,10 @@ class ContextThread(threading.Thread, Generic[T]):
         Raises: builtin ``TimeoutError`` if the thread is still running after ``timeout``
         (the thread keeps running; call ``result()`` again later); ``RuntimeError`` if the
         thread was never started or ``result()`` is called from the thread itself (from
-        ``join()``); otherwise whatever the target raised.
+        ``join()``); ``TypeError``/``ValueError`` if ``timeout`` is not ``None`` or a
+        number of seconds; otherwise whatever the target raised.
         """
-        self.join(timeout)
+        self.join(_join_timeout(timeout))
         if self.is_alive():
             raise TimeoutError(
                 f"thread {self.name!r} did not finish within {timeout} seconds "
@@ -126,6 +128,25 @@ class ContextThread(threading.Thread, Generic[T]):
                 self.name,
                 exc_info=(type(exc), exc, self._exception_tb),
             )
+
+
+def _join_timeout(timeout: object) -> float | None:
+    """``timeout`` as ``Thread.join`` takes it, or TypeError/ValueError with its name.
+
+    ``join`` itself fails unclearly on a non-number (a comparison TypeError), a NaN,
+    or a wait longer than ``threading.TIMEOUT_MAX`` (OverflowError, not a ValueError);
+    such a long wait is waiting forever.
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"ContextThread.result() timeout must be None or a number of seconds, "
+            f"got {type(timeout).__name__!r} object"
+        )
+    if math.isnan(timeout):
+        raise ValueError("ContextThread.result() timeout must be a number of seconds, got nan")
+    return None if timeout >= threading.TIMEOUT_MAX else timeout
 
 
 def spawn_thread_with_ctx(
