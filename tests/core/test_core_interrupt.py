@@ -50,3 +50,83 @@ def test_sigint_while_blocked_raises_keyboard_interrupt_and_cancels_the_coroutin
     out, err = proc.communicate(timeout=30)
     assert out == "interrupted\ncleaned\nstill works\n", err
     assert err == ""
+
+
+# --- Ctrl-C in the gap between making a coroutine and handing it over ------------------
+#
+# A signal can land on the entry of the function that takes the coroutine over, before
+# anything owns it. The tests below raise KeyboardInterrupt exactly there (standing in
+# for the signal) and check the coroutine is closed, not left to warn "never awaited"
+# when collected -- and that one which did start is left alone.
+
+
+def _interrupted_on_entry(*args: object) -> None:
+    raise KeyboardInterrupt
+
+
+async def _never_runs() -> None:
+    raise AssertionError("the coroutine ran")
+
+
+def _returns_a_coroutine() -> object:
+    return _never_runs()
+
+
+class _Method:
+    async def coro(self) -> None:
+        raise AssertionError("the coroutine ran")
+
+
+def _calls() -> list[tuple[str, object]]:
+    from synchronaut import synchronaut
+    from synchronaut_core import CallOptions, call_any, call_sync
+
+    decorated = synchronaut()(_returns_a_coroutine)
+    return [
+        ("call_any(async def)", lambda: call_any(_never_runs)),
+        ("call_any(def returning a coroutine)", lambda: call_any(_returns_a_coroutine)),
+        ("call_any(..., timeout)", lambda: call_any(_never_runs, timeout=5)),
+        ("call_sync(async def)", lambda: call_sync(_never_runs)),
+        ("CallOptions(timeout).sync", lambda: CallOptions(timeout=5).sync(_returns_a_coroutine)),
+        ("call_any(bound async method)", lambda: call_any(_Method().coro)),
+        ("decorated def returning a coroutine", decorated),
+    ]
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_an_interrupt_before_the_coroutine_is_handed_over_closes_it(
+    index: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import warnings
+
+    from synchronaut import _decorator
+    from synchronaut_core import _call
+
+    monkeypatch.setattr(_call, "_block_on_coroutine", _interrupted_on_entry)
+    monkeypatch.setattr(_decorator, "_block_on_coroutine", _interrupted_on_entry)
+    name, call = _calls()[index]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(KeyboardInterrupt):
+            call()  # type: ignore[operator]
+        gc.collect()
+    assert [str(w.message) for w in caught] == [], name
+
+
+def test_a_coroutine_that_started_is_not_closed_by_the_interrupted_caller() -> None:
+    from synchronaut_core._blocking import _close_if_unstarted
+
+    async def two_steps() -> int:
+        await __import__("asyncio").sleep(0)
+        return 1
+
+    coro = two_steps()
+    coro.send(None)  # suspended at its first await, as on a loop
+    _close_if_unstarted(coro)
+    with pytest.raises(StopIteration):
+        coro.send(None)  # still alive: it finishes
+    done = two_steps()
+    _close_if_unstarted(done)  # never started: closed
+    with pytest.raises(RuntimeError, match="cannot reuse already awaited coroutine"):
+        done.send(None)

@@ -27,22 +27,8 @@ def scale(request: pytest.FixtureRequest) -> Scale:
     return Scale(_long(request.config))
 
 
-#: Tests that still fail now and then when the whole suite runs in parallel on a
-#: loaded 2-core machine (a race with a stopping loop; SIGINT at random moments).
-#: They run in the long run only until they are stable; see issue 9.
-_NOT_YET_STABLE = (
-    "test_calls_racing_a_stopping_background_loop_complete_or_fail_clearly_never_hang",
-    "test_sigint_at_random_moments_of_busy_calls_never_hangs_and_leaves_the_bridge_working",
-)
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not _long(config):
-        for item in items:
-            if item.name.split("[")[0] in _NOT_YET_STABLE:
-                item.add_marker(
-                    pytest.mark.skip(reason="not yet stable under a loaded parallel run")
-                )
         return
     here = os.path.dirname(__file__)
     for item in items:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import textwrap
@@ -54,6 +55,8 @@ def run_child(code: str, *, timeout: float = 60, env: dict[str, str] | None = No
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        # A group of its own: a hung child is killed with everything it forked.
+        start_new_session=os.name == "posix",
     )
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -76,7 +79,10 @@ def run_child(code: str, *, timeout: float = 60, env: dict[str, str] | None = No
     try:
         returncode = proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        if os.name == "posix":
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
         proc.wait()
         for reader in readers:
             reader.join(5)

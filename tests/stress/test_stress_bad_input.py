@@ -37,6 +37,7 @@ from synchronaut import (
     parallel_map,
     request_context,
     set_request_ctx,
+    shutdown,
     spawn_thread_with_ctx,
     sync_iter,
     synchronaut,
@@ -113,12 +114,12 @@ non_callable = junk.filter(lambda value: not callable(value))
 good_func = st.sampled_from(list(GOOD))
 funcs = st.one_of(good_func, good_func, non_callable)
 #: Numbers users might pass as seconds, valid or not -- but no valid one small enough
-#: for a good callee to time out. (Integers too large for a float are left out: see
-#: test_a_timeout_too_large_for_a_float_is_refused_with_value_error.)
+#: for a good callee to time out.
 timeouts = st.one_of(
     st.none(),
     st.floats(min_value=0.5, max_value=1e300),
     st.integers(min_value=1, max_value=2**64),
+    st.integers(min_value=2**1024, max_value=2**1100),  # too large for a float
     st.floats(max_value=0, allow_nan=False),
     st.integers(max_value=0),
     st.sampled_from([math.nan, math.inf, -math.inf, True, False]),
@@ -214,7 +215,14 @@ def is_number(value: object) -> bool:
 
 
 def valid_timeout(timeout: object) -> bool:
-    return timeout is None or (is_number(timeout) and 0 < timeout < math.inf)  # type: ignore[operator]
+    if timeout is None:
+        return True
+    if not is_number(timeout):
+        return False
+    try:
+        return 0 < float(timeout) < math.inf  # type: ignore[arg-type]
+    except OverflowError:
+        return False
 
 
 # --- call_any, call_sync, call_async, CallOptions -------------------------------------
@@ -296,6 +304,9 @@ def test_call_sync_call_async_and_call_options_with_random_arguments(scale, exec
 def test_a_timeout_too_large_for_a_float_is_refused_with_value_error(mode) -> None:
     with pytest.raises(ValueError, match="timeout"):
         outcome(mode, lambda: call_any(async_double, 1, timeout=10**400))
+    calls = [(sync_double, (1,), {}, None), (sync_double, (1,), {}, 10**400)]
+    with pytest.raises(ValueError, match=r"calls\[1\]: timeout"):
+        outcome(mode, lambda: parallel_map(calls))
 
 
 # --- the decorator -----------------------------------------------------------------
@@ -590,5 +601,35 @@ def test_iterator_bridges_with_random_arguments(scale) -> None:
             assert any(n in str(exc) for n in ("iterable", "timeout", "read_ahead")), exc
             return
         assert result == expected()
+
+    run()
+
+
+def test_worker_pool_and_shutdown_with_random_arguments(scale) -> None:
+    # A bad idle_timeout used to fail only inside a worker thread, which died with
+    # its queue unserved; a huge one overflowed the queue's wait.
+    @examples(scale)
+    @given(
+        max_workers=st.one_of(st.none(), st.integers(min_value=-2, max_value=4), junk),
+        idle_timeout=st.one_of(st.none(), st.floats(min_value=0.5, max_value=1e300), junk),
+        shutdown_timeout=st.one_of(st.none(), st.floats(min_value=0, max_value=1e300), junk),
+        x=values,
+    )
+    def run(max_workers, idle_timeout, shutdown_timeout, x) -> None:
+        try:
+            pool = WorkerPool(max_workers, idle_timeout=idle_timeout)
+        except (TypeError, ValueError) as exc:
+            assert "max_workers" in str(exc) or "idle_timeout" in str(exc), exc
+        else:
+            try:
+                assert pool.submit(sync_double, x).result(timeout=10) == 2 * x
+                assert call_any(sync_double, x, executor=pool, timeout=10) == 2 * x
+            finally:
+                pool.shutdown()
+        try:
+            shutdown(shutdown_timeout)
+        except (TypeError, ValueError) as exc:
+            assert "timeout" in str(exc), exc
+        assert call_any(async_double, x) == 2 * x  # a new background loop
 
     run()

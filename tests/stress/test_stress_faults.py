@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import logging
 import multiprocessing
 import threading
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 import trio
+from stress_helpers import run_child
 from support_backends import Backend
 
 from synchronaut import (
@@ -408,6 +410,60 @@ def test_a_coroutine_closing_the_running_background_loop_gets_runtime_error_loop
     assert call_any(loop_thread) is loop
 
 
+STOPPED_BEFORE_FIRST_STEP = """
+import asyncio, gc, sys, threading, time
+from synchronaut import call_any
+
+for _ in range(5):
+    release, holding = threading.Event(), threading.Event()
+    loops, outcomes = [], []
+
+    async def hold():
+        loops.append(asyncio.get_running_loop())
+        holding.set()
+        release.wait(10)  # blocks the loop while the next call and the stop queue up
+
+    async def quick():
+        return 1
+
+    def caller(func):
+        try:
+            outcomes.append(call_any(func))
+        except RuntimeError as exc:
+            outcomes.append(str(exc))
+
+    holder = threading.Thread(target=caller, args=(hold,))
+    holder.start()
+    assert holding.wait(5)
+    queued = threading.Thread(target=caller, args=(quick,))
+    queued.start()
+    time.sleep(0.1)  # its start is queued on the blocked loop (nothing to wait on)
+    loops[0].call_soon_threadsafe(loops[0].stop)  # then the stop, same iteration
+    release.set()
+    holder.join(10)
+    queued.join(10)
+    assert outcomes[0] is None or outcomes[1] is None, outcomes  # hold finished
+    # asyncio stops before the new task's first step: its caller hears why. (uvloop
+    # runs that step before stopping: the call completes.)
+    assert 1 in outcomes or any("was stopped while quick was running" in str(o) for o in outcomes)
+    gc.collect()
+assert call_any(quick) == 1
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_call_whose_task_the_stopping_loop_never_ran_is_failed_clearly_its_coroutine_closed(
+    loop,
+) -> None:
+    # The loop stops in the very iteration that created a call's task: the task is
+    # cancelled before its first step, so the coroutine it holds never started. It
+    # is closed, not left to warn "never awaited" when collected.
+    result = run_child(STOPPED_BEFORE_FIRST_STEP, env={"SYNCHRONAUT_LOOP": loop})
+    assert result.stdout == "ok\n", result.stderr
+    assert result.stderr == ""
+
+
 @pytest.mark.parametrize("stop", ["shutdown()", "loop.stop()"])
 def test_calls_racing_a_stopping_background_loop_complete_or_fail_clearly_never_hang(
     stop, scale
@@ -559,3 +615,31 @@ def test_parallel_iter_over_an_executor_shut_down_mid_batch_yields_every_positio
         assert all(v == i or isinstance(v, RuntimeError) for i, v in seen.items())
     finally:
         executor.shutdown(wait=True)
+
+
+def late_coroutine(delay: float) -> Any:
+    time.sleep(delay)
+    return add_one(1)
+
+
+def test_a_returned_coroutine_whose_caller_gave_up_is_closed_not_left_unawaited(
+    backend, scale
+) -> None:
+    # The callee returns a coroutine just as its caller times out: whichever side
+    # sees the other last closes it. filterwarnings=error turns "coroutine ... was
+    # never awaited" (reported when it is collected) into a failure.
+    rounds = scale(60, 1_000)
+    for i in range(rounds):
+        delay = 0.001 * (i % 3)
+        with contextlib.suppress(CallAnyTimeout):
+            assert call_any(late_coroutine, delay, timeout=0.001) == 2
+
+    async def main() -> None:
+        for i in range(rounds):
+            delay = 0.001 * (i % 3)
+            with contextlib.suppress(CallAnyTimeout):
+                assert await call_any(late_coroutine, delay, timeout=0.001) == 2
+
+    backend.run(main)
+    time.sleep(0.01)  # the last abandoned callees return
+    gc.collect()

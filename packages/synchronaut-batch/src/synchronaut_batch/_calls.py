@@ -59,7 +59,11 @@ def _check_timeout(where: str, timeout: object) -> float | None:
             f"{where}: timeout must be None or a number of seconds, "
             f"got {timeout!r} ({type(timeout).__name__})"
         )
-    if not 0 < timeout < math.inf:  # also rejects NaN
+    try:
+        seconds = float(timeout)  # an int too large for a float is not a finite timeout
+    except OverflowError:
+        seconds = math.inf
+    if not 0 < seconds < math.inf:  # also rejects NaN
         raise ValueError(
             f"{where}: timeout must be None or a positive, finite number of seconds, "
             f"got {timeout!r}"

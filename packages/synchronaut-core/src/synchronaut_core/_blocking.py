@@ -39,6 +39,7 @@ _logger = logging.getLogger("synchronaut")
 
 _EAGER_START = sys.version_info >= (3, 12)
 _TASK_CONTEXT = sys.version_info >= (3, 11)
+_CR_SUSPENDED = sys.version_info >= (3, 11)  # coroutine.cr_suspended exists
 
 #: How often (seconds) a blocked caller checks that the thread it waits on is alive.
 _LIVENESS_SLICE = 1.0
@@ -73,6 +74,7 @@ class _LoopCall(_JobRunner):
         "ctx",
         "error",
         "host",
+        "inner",
         "lock",
         "movable",
         "moved",
@@ -103,6 +105,9 @@ class _LoopCall(_JobRunner):
         # background loop: yes. A loop-affine or pinned call: no, it belongs there.)
         self.movable = movable
         self.moved = False
+        # The coroutine once its task exists (loop thread only), closed when the task
+        # ends: see _finish.
+        self.inner: Coroutine[Any, Any, Any] | None = None
         self.ctx = ctx
         ctx.run(_target.set, self)
         self.baseline = ctx.copy()
@@ -170,9 +175,24 @@ class _LoopCall(_JobRunner):
         if self.abandoned:
             coro.close()  # the caller left before we started: never run it
             return
+        if self.host.closing:
+            # A call that belongs to this loop (a pinned iterator's next step, a
+            # loop-affine call) reaching it after it began to stop: a task started
+            # now would miss the cancel sweep of _finish_pending and race its
+            # shutdown_asyncgens (an async generator "already running"). Refuse it.
+            coro.close()
+            if self.host.exiting:
+                return  # see _LoopThread.exiting: leave the daemon caller parked
+            self.error = RuntimeError(
+                f"cannot run {self.name}: synchronaut's event loop "
+                + ("was stopped" if self.host.stopped_unexpectedly else "is shutting down")
+            )
+            self.queue.put(_DONE)
+            return
         loop = self.host.loop
         task: asyncio.Task[Any]
         guarded = _guarded(coro, self)
+        self.inner = coro
         try:
             if _EAGER_START:
                 # Runs the coroutine's first step right here: a call that finishes
@@ -211,6 +231,13 @@ class _LoopCall(_JobRunner):
             self.task.cancel()
 
     def _finish(self, task: asyncio.Task[Any]) -> None:
+        # On the loop thread, the task done. A task cancelled before its first step
+        # (a loop stopping, a caller interrupted, right after start) never ran
+        # _guarded, so the coroutine it holds was never awaited: close it (a no-op
+        # for one that ran), or it warns when collected.
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            inner.close()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -350,6 +377,8 @@ def _run_on_loop(
         try:
             host.loop.call_soon_threadsafe(call.start)
         except RuntimeError as exc:  # the loop closed under us
+            if host.exiting:
+                _loop._park_if_exiting()
             if movable:
                 return _MOVED
             raise RuntimeError(f"cannot run {name}: synchronaut's event loop is closed") from exc
@@ -374,6 +403,22 @@ def _run_on_loop(
         finally:
             del error
     return call.value
+
+
+def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
+    """On the caller's thread, when handing ``coro`` over raised: close it if unstarted.
+
+    An interrupt (Ctrl-C) can land on the very entry of ``_block_on_coroutine``,
+    before anything owns the coroutine its caller just made; closed here, it does
+    not warn "never awaited". One that started belongs to the loop running it, and
+    is left alone. (Between the checks and ``close()`` there is no call, so the GIL
+    cannot pass to a loop thread that would start it meanwhile.)
+    """
+    if _CR_SUSPENDED:
+        if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:  # pyright: ignore[reportAttributeAccessIssue]
+            coro.close()
+    elif coro.cr_frame is not None and coro.cr_frame.f_lasti < 0:  # pyright: ignore[reportAttributeAccessIssue]
+        coro.close()
 
 
 def _block_on_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None, name: str) -> Any:
@@ -479,6 +524,7 @@ def _call_in_executor_blocking(
         # already queued; it must still be given up, so check_cancelled() tells it.
         _submit(executor if executor is not None else get_default_executor(), job)
         if not _acquire(lock, timeout):
+            assert timeout is not None  # without one, _acquire waits until it gets it
             job.give_up(f"timed out after {timeout}s")
             raise _timeout_error(name, timeout)
     except BaseException as exc:

@@ -25,7 +25,7 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
 from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR, isawaitable, iscoroutinefunction
 from types import CoroutineType
@@ -38,6 +38,7 @@ from ._blocking import (
     _block_on_coroutine,
     _call_in_executor_blocking,
     _call_thread_sensitive_blocking,
+    _close_if_unstarted,
 )
 from ._detect import _CO_ASYNC, _func_name, _is_async_slow, _trio_running
 from ._sensitive import _sensitive_runner
@@ -252,12 +253,21 @@ def _call_blocking(
     if is_async:
         awaitable = func(*args, **kwargs)
         if type(awaitable) is CoroutineType:
-            return _block_on_coroutine(awaitable, timeout, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
-        if isawaitable(awaitable):  # a Future, or an object with __await__
-            return _block_on_coroutine(_await(awaitable), timeout, _func_name(func))
-        # A function-like wrapper (such as synchronaut's decorator) that resolved
-        # itself for this sync caller: that is the value.
-        return awaitable
+            coro: Coroutine[Any, Any, Any] = awaitable  # pyright: ignore[reportUnknownVariableType]
+        elif isawaitable(awaitable):  # a Future, or an object with __await__
+            coro = _await(awaitable)
+        else:
+            # A function-like wrapper (such as synchronaut's decorator) that resolved
+            # itself for this sync caller: that is the value.
+            return awaitable
+        try:
+            return _block_on_coroutine(coro, timeout, _func_name(func))
+        except BaseException:
+            # Ctrl-C on the entry of _block_on_coroutine, before it owned the
+            # coroutine: this frame still holds it (here, not in a helper: a
+            # helper's own entry would be the same gap).
+            _close_if_unstarted(coro)
+            raise
     if options.thread_sensitive:
         result = _call_thread_sensitive_blocking(func, args, kwargs, timeout, _func_name(func))
     elif timeout is None and not options.force_offload:
@@ -269,7 +279,11 @@ def _call_blocking(
     if type(result) is CoroutineType:
         # A sync callable that returned a coroutine (say, a lambda around an async
         # call): run it rather than hand back a coroutine nobody will await.
-        return _block_on_coroutine(result, timeout, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+        try:
+            return _block_on_coroutine(result, timeout, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+        except BaseException:
+            _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
+            raise
     return result
 
 
@@ -343,7 +357,11 @@ def call_any(
         elif _get_running_loop() is None and ("trio" not in _modules or not _trio_running()):
             result = func(*args, **kwargs)  # sync -> sync: a direct call
             if type(result) is CoroutineType:
-                return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+                try:
+                    return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+                except BaseException:
+                    _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
+                    raise
             return result
         return _dispatch(func, args, kwargs, _NO_OPTIONS)
     return _dispatch(
@@ -436,7 +454,10 @@ def call_async(
 
 
 def _resolve_coroutine(result: Any, func: Callable[..., Any]) -> Any:
-    """A sync callable returned a coroutine on the C fast path: run it (as above)."""
+    """A sync callable returned a coroutine on the C fast path: run it (as above).
+
+    Raising, the C caller closes ``result`` if it never started (_close_if_unstarted).
+    """
     return _block_on_coroutine(result, None, _func_name(func))
 
 
@@ -457,6 +478,7 @@ if not os.environ.get("SYNCHRONAUT_PURE_PYTHON"):
             _get_running_loop,
             _call_any_py,
             _resolve_coroutine,
+            _close_if_unstarted,
             "call_any(func, /, *args, timeout=None, executor=None, force_offload=False, "
             "thread_sensitive=False, **kwargs)\n--\n\n" + (_call_any_py.__doc__ or ""),
         )

@@ -68,9 +68,14 @@ class _Job:
         self.notify: Callable[[], object] = _noop
 
     def _drop_value(self) -> None:
-        """Forget the value nobody will read (closing it if it is a coroutine)."""
-        value, self.value = self.value, None
-        _close_if_coroutine(value)
+        """The value nobody will read: close it if it is a coroutine.
+
+        Called by the worker (a late result) and by the caller giving up (a result
+        it was told of, not yet read), possibly both at once: neither clears
+        ``value``, so neither can lose it to the other; closing a coroutine twice is
+        harmless.
+        """
+        _close_if_coroutine(self.value)
 
     def _release_call(self) -> None:
         # Drop the callee and its arguments: the job object may outlive the call
@@ -152,7 +157,8 @@ class _Job:
             self.future.cancel()  # takes the call back if it has not started yet
         # The call may have finished just before we gave up, and notified us: its
         # value is ours to drop. (If it finishes after, ``run`` sees cancel_reason
-        # and drops it there; both may close one coroutine, which is harmless.)
+        # and drops it there. The GIL orders the two threads' writes and reads, so
+        # at least one of us sees the other's: the value is always dropped.)
         self._drop_value()
         _logger.debug(
             "synchronaut: caller of %s %s; the sync call cannot be killed and is "
@@ -171,7 +177,11 @@ def _close_if_coroutine(value: object) -> None:
     # caller a coroutine to run; a caller that has gone will not, so it is closed:
     # never "coroutine ... was never awaited".
     if type(value) is CoroutineType:
-        value.close()  # pyright: ignore[reportUnknownMemberType]
+        try:
+            value.close()  # pyright: ignore[reportUnknownMemberType]
+        except Exception:  # a coroutine already started: its finally failed, or it
+            # is being closed by the other thread right now; nobody is left to tell.
+            _logger.debug("synchronaut: closing a dropped coroutine failed", exc_info=True)
 
 
 _NO_KWARGS: dict[str, Any] = {}

@@ -195,6 +195,8 @@ class _ForeignLoop:
 _lock = threading.Lock()
 _background: _LoopThread | None = None
 _atexit_registered = False
+# Set by the atexit hook: the interpreter is exiting (see _park_if_exiting).
+_exiting = False
 # Loops abandoned by a fork: kept referenced so the child never finalizes (or
 # closes) selector state it shares with the parent.
 _forked_away: list[_LoopThread] = []
@@ -210,6 +212,7 @@ def _get_background() -> _LoopThread:
 
 def _start_background() -> _LoopThread:
     global _background, _atexit_registered
+    _park_if_exiting()
     with _lock:
         bg = _background
         if bg is not None and not bg.closing and not bg.loop.is_closed():
@@ -275,7 +278,23 @@ def shutdown(timeout: float | None = 5.0) -> None:
         bg.stop(timeout)
 
 
+def _park_if_exiting() -> None:
+    """Block forever if the interpreter is exiting and this is not the main thread.
+
+    atexit hooks run after the interpreter has joined every non-daemon thread, so a
+    call arriving after ours ran comes from a daemon thread that finalization is
+    about to freeze. Failing it would print a traceback from that thread, and
+    starting a new loop for it would start a thread during finalization (an error on
+    3.12+): it waits instead, as it would on a loop that never answers. The main
+    thread (another atexit hook) still gets a working loop.
+    """
+    if _exiting and threading.current_thread() is not threading.main_thread():
+        threading.Event().wait()
+
+
 def _shutdown_at_exit() -> None:
+    global _exiting
+    _exiting = True
     bg = _background
     if bg is not None:
         bg.exiting = True

@@ -105,9 +105,13 @@ class WorkerPool(Executor):
         # its calls on the same thread (what thread-sensitive calls rely on).
         self._idle_timeout = idle_timeout
         self._queue: queue.SimpleQueue[_Runnable | None] = queue.SimpleQueue()
-        # Counts workers parked in ``_queue.get``; a submit that takes one knows a
-        # worker will pick its item up, so no thread needs starting.
-        self._idle = threading.Semaphore(0)
+        # One token per worker parked in ``_queue.get``; a submit that takes one
+        # knows a worker will pick its item up, so no thread needs starting. A C
+        # queue, not a threading.Semaphore: submit runs on the caller's thread,
+        # where Ctrl-C can land anywhere, and an interrupt inside the Python-level
+        # Semaphore (between its Condition's acquire and the ``with`` taking hold)
+        # leaves that lock held forever -- every later submit and worker hangs.
+        self._idle: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: set[threading.Thread] = set()
         self._spawned = 0
@@ -123,7 +127,9 @@ class WorkerPool(Executor):
         if self._shutdown:
             raise RuntimeError("cannot schedule new futures after shutdown")
         self._queue.put(job)
-        if not self._idle.acquire(blocking=False):
+        try:
+            self._idle.get_nowait()  # claim an idle worker
+        except queue.Empty:
             self._maybe_spawn()
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -147,6 +153,7 @@ class WorkerPool(Executor):
         # Runs on a worker thread until shutdown, or until idle for _IDLE_SECONDS.
         get = self._queue.get
         idle = self._idle
+        take_idle = idle.get_nowait
         try:
             while True:
                 try:
@@ -154,9 +161,11 @@ class WorkerPool(Executor):
                 except queue.Empty:
                     # Leave only if no submitter has counted on this idle worker; if
                     # one has, its item is in the queue and this worker must take it.
-                    if idle.acquire(blocking=False):
-                        return
-                    continue
+                    try:
+                        take_idle()
+                    except queue.Empty:
+                        continue
+                    return
                 if item is None:
                     self._queue.put(None)  # wake the next worker for shutdown too
                     return
@@ -164,7 +173,7 @@ class WorkerPool(Executor):
                 del item
                 if self._shutdown:
                     continue
-                idle.release()
+                idle.put(None)
         finally:
             with self._lock:
                 self._threads.discard(threading.current_thread())

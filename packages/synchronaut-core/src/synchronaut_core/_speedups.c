@@ -20,6 +20,7 @@
 static PyObject *get_running_loop = NULL; /* asyncio._get_running_loop */
 static PyObject *py_call_any = NULL;      /* the pure-Python call_any */
 static PyObject *py_resolve = NULL;       /* _resolve_coroutine(result, func) */
+static PyObject *py_close = NULL;         /* _close_if_unstarted(coro) */
 
 static PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
 static PyObject *option_names[N_OPTIONS];
@@ -85,6 +86,18 @@ resolve(PyObject *result, PyObject *func)
 {
     if (result != NULL && PyCoro_CheckExact(result)) {
         PyObject *resolved = PyObject_CallFunctionObjArgs(py_resolve, result, func, NULL);
+        if (resolved == NULL) {
+            /* Ctrl-C can land on the resolver's entry, before anything owns the
+             * coroutine: close it here if it never started, keeping the error. */
+            PyObject *type, *value, *traceback;
+            PyErr_Fetch(&type, &value, &traceback);
+            PyObject *closed = PyObject_CallOneArg(py_close, result);
+            if (closed == NULL) {
+                PyErr_WriteUnraisable(py_close);
+            }
+            Py_XDECREF(closed);
+            PyErr_Restore(type, value, traceback);
+        }
         Py_DECREF(result);
         return resolved;
     }
@@ -308,14 +321,14 @@ static PyMethodDef call_any_def = {
     "call_any", (PyCFunction)(void (*)(void))call_any, METH_FASTCALL | METH_KEYWORDS, NULL,
 };
 
-/* setup(get_running_loop, python_call_any, resolve_coroutine, doc) -> the C call_any,
- * documented with `doc` and belonging to module synchronaut_core. */
+/* setup(get_running_loop, python_call_any, resolve_coroutine, close_if_unstarted, doc)
+ * -> the C call_any, documented with `doc` and belonging to module synchronaut_core. */
 static PyObject *
 setup(PyObject *module, PyObject *args)
 {
-    PyObject *loop_fn, *fallback, *resolver;
+    PyObject *loop_fn, *fallback, *resolver, *closer;
     const char *doc;
-    if (!PyArg_ParseTuple(args, "OOOs:setup", &loop_fn, &fallback, &resolver, &doc)) {
+    if (!PyArg_ParseTuple(args, "OOOOs:setup", &loop_fn, &fallback, &resolver, &closer, &doc)) {
         return NULL;
     }
     if (call_any_def.ml_doc == NULL) {
@@ -330,6 +343,7 @@ setup(PyObject *module, PyObject *args)
     Py_XSETREF(get_running_loop, Py_NewRef(loop_fn));
     Py_XSETREF(py_call_any, Py_NewRef(fallback));
     Py_XSETREF(py_resolve, Py_NewRef(resolver));
+    Py_XSETREF(py_close, Py_NewRef(closer));
     PyObject *module_name = PyUnicode_FromString("synchronaut_core");
     if (module_name == NULL) {
         return NULL;

@@ -7,6 +7,7 @@ def setup(
     get_running_loop: Callable[[], object],
     fallback: Callable[..., Any],
     resolve: Callable[[Any, Callable[..., Any]], Any],
+    close_if_unstarted: Callable[[Any], None],
     doc: str,
     /,
 ) -> Callable[..., Any]: ...

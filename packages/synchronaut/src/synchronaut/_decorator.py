@@ -22,7 +22,10 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from synchronaut_core import CallOptions
-from synchronaut_core._blocking import _block_on_coroutine  # pyright: ignore[reportPrivateUsage]
+from synchronaut_core._blocking import (  # pyright: ignore[reportPrivateUsage]
+    _block_on_coroutine,
+    _close_if_unstarted,
+)
 from synchronaut_core._call import (  # pyright: ignore[reportPrivateUsage]
     _NO_OPTIONS,
     _dispatch,
@@ -162,7 +165,12 @@ class SynchronautSync(_Wrapper[P, R]):
         ):
             result = func(*args, **kwargs)  # the hot path: a direct call
             if type(result) is CoroutineType:
-                return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+                try:
+                    return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+                except BaseException:
+                    # Ctrl-C on _block_on_coroutine's entry: see _call._call_blocking.
+                    _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
+                    raise
             return result
         return self._options(self._func, *args, **kwargs)
 
