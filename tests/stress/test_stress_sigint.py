@@ -227,7 +227,7 @@ print("counts", count["started"], count["finished"], flush=True)
 #: can prevent it; the parent then interrupts again.
 DROPPED_IN_FINALIZER = re.compile(
     r"Exception ignored in: [^\n]*\nTraceback \(most recent call last\):\n"
-    r"(?:  [^\n]*\n)*KeyboardInterrupt: ?\n"
+    r"(?:(?:  [^\n]*)?\n)*KeyboardInterrupt: ?\n"
 )
 
 
@@ -251,12 +251,14 @@ def test_sigint_at_random_moments_of_busy_calls_never_hangs_and_leaves_the_bridg
         for k in range(1, interrupts + 1):
             time.sleep(random.uniform(0, 0.02))
             proc.send_signal(signal.SIGINT)
-            line = lines.next(3)
-            for _ in range(5):
+            # Generous (a loaded machine): a signal resent while the child is
+            # still reporting the first would land outside its try.
+            line = lines.next(10)
+            for _ in range(3):
                 if line is not None:
                     break
                 proc.send_signal(signal.SIGINT)  # dropped in a finalizer: again
-                line = lines.next(3)
+                line = lines.next(10)
             assert line == f"interrupted {k}\n", k
         counts = lines.next(30)
         assert counts is not None and counts.startswith("counts"), counts

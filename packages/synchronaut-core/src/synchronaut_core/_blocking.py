@@ -58,6 +58,9 @@ _MOVED = object()
 #: figure anyone should reach: it takes a loop stopping before each try).
 _MAX_MOVES = 20
 
+#: A coroutine, or a function of no arguments making one (see _LoopCall.start).
+_CoroOrMaker = Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]]
+
 
 class _LoopCall(_JobRunner):
     """One coroutine run on a loop thread for a sync caller parked on ``queue``.
@@ -91,7 +94,7 @@ class _LoopCall(_JobRunner):
     def __init__(
         self,
         host: _loop._LoopHost,
-        coro: Coroutine[Any, Any, Any],
+        coro: _CoroOrMaker,
         ctx: Context,
         timeout: float | None,
         name: str,
@@ -100,7 +103,8 @@ class _LoopCall(_JobRunner):
         self.host = host
         # Owned by whoever takes it out under ``lock``: the loop thread to run it
         # (``start``), or the caller to close it or run it elsewhere (``take_back``).
-        self.coro: Coroutine[Any, Any, Any] | None = coro
+        # A function making the coroutine is called on the loop thread, in ``ctx``.
+        self.coro: _CoroOrMaker | None = coro
         # May the call go to another loop if this one stops before it starts? (The
         # background loop: yes. A loop-affine or pinned call: no, it belongs there.)
         self.movable = movable
@@ -135,8 +139,8 @@ class _LoopCall(_JobRunner):
         job.runner = _default_thread()
         _default_thread()._run_job(job)
 
-    def take_back(self) -> Coroutine[Any, Any, Any] | None:
-        """On the caller's thread: the coroutine, if the loop has not started it yet.
+    def take_back(self) -> _CoroOrMaker | None:
+        """On the caller's thread: the coroutine (or maker), if the loop has not started it.
 
         After this the loop thread's ``start`` finds nothing to run. None if the loop
         took it first (it runs, or ran, there).
@@ -173,14 +177,14 @@ class _LoopCall(_JobRunner):
         if coro is None:
             return  # moved, or taken back by an interrupted caller (who closed it)
         if self.abandoned:
-            coro.close()  # the caller left before we started: never run it
+            _discard(coro)  # the caller left before we started: never run it
             return
         if self.host.closing:
             # A call that belongs to this loop (a pinned iterator's next step, a
             # loop-affine call) reaching it after it began to stop: a task started
             # now would miss the cancel sweep of _finish_pending and race its
             # shutdown_asyncgens (an async generator "already running"). Refuse it.
-            coro.close()
+            _discard(coro)
             if self.host.exiting:
                 return  # see _LoopThread.exiting: leave the daemon caller parked
             self.error = RuntimeError(
@@ -189,6 +193,16 @@ class _LoopCall(_JobRunner):
             )
             self.queue.put(_DONE)
             return
+        if callable(coro):
+            # Made here, on the loop thread, which no signal interrupts: a Ctrl-C in
+            # the caller's thread can never leave a coroutine made but not owned
+            # (in bytecode, an interrupt can land right after the call making it).
+            try:
+                coro = self.ctx.run(coro)
+            except BaseException as exc:  # its arguments did not fit, say
+                self.error = exc
+                self.queue.put(_DONE)
+                return
         loop = self.host.loop
         task: asyncio.Task[Any]
         guarded = _guarded(coro, self)
@@ -349,7 +363,7 @@ def _abandon(call: _LoopCall) -> None:
     call.abandoned = True
     coro = call.take_back()
     if coro is not None:
-        coro.close()  # never started: no "coroutine was never awaited" warning
+        _discard(coro)  # never started: no "coroutine was never awaited" warning
         return
     with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to stop
         call.host.loop.call_soon_threadsafe(call.cancel)
@@ -357,23 +371,22 @@ def _abandon(call: _LoopCall) -> None:
 
 def _run_on_loop(
     host: _loop._LoopHost,
-    coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
+    coro: _CoroOrMaker,
     timeout: float | None,
     name: str,
     movable: bool = False,
 ) -> Any:
     """Run ``coro`` on ``host``'s loop in a copy of the caller's context; block for it.
 
-    ``coro`` may be a function making the coroutine: it is then made in here, where
-    an interrupt (Ctrl-C) cannot come between making it and owning it. With
-    ``movable``, a call that the loop never started because it was stopping returns
-    ``_MOVED`` (``coro`` untouched) for the caller to run on another loop.
+    ``coro`` may be a function making the coroutine: it is then made on the loop's
+    thread, so an interrupt (Ctrl-C) here can never come between making it and
+    owning it. With ``movable``, a call that the loop never started because it was
+    stopping returns ``_MOVED`` (``coro`` untouched) for the caller to run on
+    another loop.
     """
     call: _LoopCall | None = None
-    made: Coroutine[Any, Any, Any] | None = None
     try:
-        made = coro() if callable(coro) else coro
-        call = _LoopCall(host, made, copy_context(), timeout, name, movable)
+        call = _LoopCall(host, coro, copy_context(), timeout, name, movable)
         try:
             host.loop.call_soon_threadsafe(call.start)
         except RuntimeError as exc:  # the loop closed under us
@@ -386,8 +399,7 @@ def _run_on_loop(
         # Closed loop, or an interrupt (Ctrl-C) before the loop got the coroutine:
         # whoever still holds it closes it, so it is never left un-awaited.
         if call is None:
-            if made is not None:
-                made.close()
+            _discard(coro)
         else:
             _abandon(call)
         raise
@@ -403,6 +415,12 @@ def _run_on_loop(
         finally:
             del error
     return call.value
+
+
+def _discard(coro: _CoroOrMaker) -> None:
+    """Drop a coroutine that will never run (closed: no "never awaited"), or its maker."""
+    if not callable(coro):
+        coro.close()
 
 
 def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
@@ -421,8 +439,12 @@ def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
         coro.close()
 
 
-def _block_on_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None, name: str) -> Any:
+def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) -> Any:
     """Run ``coro`` to completion for a sync caller and return its value.
+
+    ``coro`` may be a function making the coroutine, called on the loop's thread
+    (see ``_run_on_loop``): what callers pass when they can, so that no coroutine
+    ever exists in a thread that Ctrl-C can interrupt.
 
     In a thread that synchronaut offloaded from an event loop, the coroutine goes back
     to that loop (asyncio or Trio) while it is running. Otherwise it goes to the shared
@@ -441,6 +463,8 @@ def _block_on_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None, n
             else:
                 from . import _trio
 
+                if callable(coro):
+                    coro = coro()  # a worker thread: no signal lands here
                 handed_over = True
                 return _trio._run_from_thread(origin, coro, timeout, name)
         if _loop._is_background_thread():
@@ -474,7 +498,7 @@ def _block_on_coroutine(coro: Coroutine[Any, Any, Any], timeout: float | None, n
         # Failed before anything took the coroutine (an interrupt while the
         # background loop starts, say): close it, so it is never left un-awaited.
         if not handed_over:
-            coro.close()
+            _discard(coro)
         raise
 
 

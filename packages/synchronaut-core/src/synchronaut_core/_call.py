@@ -27,8 +27,14 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
-from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR, isawaitable, iscoroutinefunction
-from types import CoroutineType
+from inspect import (
+    CO_ASYNC_GENERATOR,
+    CO_COROUTINE,
+    CO_GENERATOR,
+    isawaitable,
+    iscoroutinefunction,
+)
+from types import CoroutineType, FunctionType, MethodType
 from typing import Any
 
 from . import _asyncio
@@ -241,6 +247,13 @@ def _offload_target(options: CallOptions) -> Any:
     return _sensitive_runner() if options.thread_sensitive else options.executor
 
 
+def _is_plain_async_def(func: Callable[..., Any]) -> bool:
+    """Is ``func`` an ``async def`` function (or a bound method of one)?"""
+    if type(func) is MethodType:
+        func = func.__func__
+    return type(func) is FunctionType and bool(func.__code__.co_flags & CO_COROUTINE)
+
+
 def _call_blocking(
     func: Callable[..., Any],
     args: tuple[Any, ...],
@@ -251,6 +264,13 @@ def _call_blocking(
     """Call ``func`` and block for its value (options already checked)."""
     timeout = options.timeout
     if is_async:
+        if _is_plain_async_def(func):
+            # A plain ``async def``: its coroutine is made on the loop's thread, where
+            # Ctrl-C never lands (see _blocking._LoopCall.start). Any other callable
+            # may do work or resolve itself when called: it is called here.
+            return _block_on_coroutine(
+                functools.partial(func, *args, **kwargs), timeout, _func_name(func)
+            )
         awaitable = func(*args, **kwargs)
         if type(awaitable) is CoroutineType:
             coro: Coroutine[Any, Any, Any] = awaitable  # pyright: ignore[reportUnknownVariableType]
