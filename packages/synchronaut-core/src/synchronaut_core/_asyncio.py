@@ -14,7 +14,6 @@ from contextvars import copy_context
 from types import CoroutineType
 from typing import Any
 
-from ._context import _write_back
 from ._errors import _timeout_error
 from ._executor import get_default_executor
 from ._job import _Job, _JobRunner, _submit
@@ -71,15 +70,7 @@ async def _offload(
         if outcome is _TIMED_OUT:
             job.give_up(f"timed out after {timeout}s")
             raise _timeout_error(name, timeout)  # type: ignore[arg-type]
-    _write_back(ctx)
-    error = job.error
-    if error is not None:
-        job.error = None
-        try:
-            raise error
-        finally:
-            del error
-    value = job.value
+    value = job.outcome()
     if type(value) is CoroutineType:
         # A sync callable that returned a coroutine (a lambda around an async call):
         # await it here rather than leave it never awaited.

@@ -555,15 +555,7 @@ def _call_in_executor_blocking(
         if job.cancel_reason is None:
             job.give_up(f"was interrupted ({type(exc).__name__})")
         raise
-    _write_back(ctx)
-    error = job.error
-    if error is not None:
-        job.error = None
-        try:
-            raise error
-        finally:
-            del error
-    return job.value
+    return job.outcome()
 
 
 def _call_thread_sensitive_blocking(

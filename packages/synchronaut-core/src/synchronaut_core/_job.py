@@ -18,6 +18,7 @@ from types import CoroutineType
 from typing import Any
 
 from ._cancel import _current
+from ._context import _write_back
 from ._pool import WorkerPool
 
 _logger = logging.getLogger("synchronaut")
@@ -66,6 +67,22 @@ class _Job:
         self.runner: object = None
         # Set by the caller before submission; called on the worker thread.
         self.notify: Callable[[], object] = _noop
+
+    def outcome(self) -> Any:
+        """The job's result, taken by its caller once it ran.
+
+        Applies the callee's ContextVar changes to the caller's context, then returns
+        its value or raises its exception (with the callee's traceback).
+        """
+        _write_back(self.ctx)
+        error = self.error
+        if error is not None:
+            self.error = None  # no cycle: job -> error -> traceback -> caller's frame
+            try:
+                raise error
+            finally:
+                del error
+        return self.value
 
     def _drop_value(self) -> None:
         """The value nobody will read: close it if it is a coroutine.

@@ -70,15 +70,7 @@ async def _offload(
     if timed_out:
         job.give_up(f"timed out after {timeout}s")
         raise _timeout_error(name, timeout)  # type: ignore[arg-type]
-    _write_back(ctx)
-    error = job.error
-    if error is not None:
-        job.error = None
-        try:
-            raise error
-        finally:
-            del error
-    value = job.value
+    value = job.outcome()
     if type(value) is CoroutineType:
         # A sync callable returned a coroutine: await it instead of dropping it.
         coro = cast("Coroutine[Any, Any, Any]", value)
