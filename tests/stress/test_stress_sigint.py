@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 
 import pytest
 from stress_helpers import LineReader, python_code
@@ -128,8 +129,19 @@ def test_sigint_while_waiting_on_the_bridge_interrupts_the_wait_stops_the_work_e
     scale,
 ) -> None:
     rounds = scale(42, 700)
+    err = drive(CHILD, rounds, talk)
+    assert err == ""
+
+
+def drive(
+    code: str, rounds: int, dialogue: Callable[[subprocess.Popen[str], LineReader, int], None]
+) -> str:
+    """Start ``code`` with ``rounds``, hold ``dialogue`` with it; its stderr once it exited 0.
+
+    A failed dialogue kills the child and fails with the child's stderr attached.
+    """
     proc = subprocess.Popen(
-        [*python_code(CHILD), str(rounds)],
+        [*python_code(code), str(rounds)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -137,33 +149,32 @@ def test_sigint_while_waiting_on_the_bridge_interrupts_the_wait_stops_the_work_e
     assert proc.stdout is not None
     lines = LineReader(proc.stdout)
     try:
-        talk(proc, lines, rounds)
+        dialogue(proc, lines, rounds)
     except AssertionError as failure:
         proc.kill()
         _, err = proc.communicate()
         raise AssertionError(f"{failure}; the child's stderr: {err}") from None
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    assert err == ""
+    return err
 
 
 def talk(proc: subprocess.Popen[str], lines: LineReader, rounds: int) -> None:
     """Interrupt each wait of the child's; check what it reports."""
-    if True:
-        assert lines.next(30) == "ready\n"
-        for k in range(rounds):
-            assert lines.next(30) == "waiting\n", f"round {k}"
-            # Somewhere in the wait: right away, or once it has settled.
-            if random.random() < 0.5:
-                time.sleep(random.uniform(0, 0.01))
-            proc.send_signal(signal.SIGINT)
-            assert lines.next(30) == f"interrupted {k}\n", f"round {k}"
-        counts = lines.next(30)
-        assert counts is not None and counts.startswith("counts"), counts
-        started, finished, sync_started, sync_stopped = map(int, counts.split()[1:])
-        assert started == finished > 0
-        assert sync_started == sync_stopped > 0
-        assert lines.next(30) == ""  # end of output
+    assert lines.next(30) == "ready\n"
+    for k in range(rounds):
+        assert lines.next(30) == "waiting\n", f"round {k}"
+        # Somewhere in the wait: right away, or once it has settled.
+        if random.random() < 0.5:
+            time.sleep(random.uniform(0, 0.01))
+        proc.send_signal(signal.SIGINT)
+        assert lines.next(30) == f"interrupted {k}\n", f"round {k}"
+    counts = lines.next(30)
+    assert counts is not None and counts.startswith("counts"), counts
+    started, finished, sync_started, sync_stopped = map(int, counts.split()[1:])
+    assert started == finished > 0
+    assert sync_started == sync_stopped > 0
+    assert lines.next(30) == ""  # end of output
 
 
 HAMMERED = """
@@ -243,37 +254,26 @@ def test_sigint_at_random_moments_of_busy_calls_never_hangs_and_leaves_the_bridg
     # a job is queued... The child must never hang, never leave a coroutine
     # un-awaited, and every coroutine started must finish.
     interrupts = scale(120, 1_000)
-    proc = subprocess.Popen(
-        [*python_code(HAMMERED), str(interrupts)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    lines = LineReader(proc.stdout)
-    try:
-        assert lines.next(30) == "ready\n"
-        for k in range(1, interrupts + 1):
-            time.sleep(random.uniform(0, 0.02))
-            proc.send_signal(signal.SIGINT)
-            # A signal dropped in a finalizer is resent after a generous wait (a
-            # loaded machine can be slow to answer one that was not dropped).
-            line = lines.next(10)
-            for _ in range(3):
-                if line is not None:
-                    break
-                proc.send_signal(signal.SIGINT)  # dropped in a finalizer: again
-                line = lines.next(10)
-            assert line == f"interrupted {k}\n", k
-        counts = lines.next(30)
-        assert counts is not None and counts.startswith("counts"), counts
-        started, finished = map(int, counts.split()[1:])
-        assert started == finished > 0
-        assert lines.next(30) == ""
-    except AssertionError as failure:
-        proc.kill()
-        _, err = proc.communicate()
-        raise AssertionError(f"{failure}; the child's stderr: {err}") from None
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
+    err = drive(HAMMERED, interrupts, interrupt_at_random)
     assert DROPPED_IN_FINALIZER.sub("", err) == ""
+
+
+def interrupt_at_random(proc: subprocess.Popen[str], lines: LineReader, interrupts: int) -> None:
+    assert lines.next(30) == "ready\n"
+    for k in range(1, interrupts + 1):
+        time.sleep(random.uniform(0, 0.02))
+        proc.send_signal(signal.SIGINT)
+        # A signal dropped in a finalizer is resent after a generous wait (a
+        # loaded machine can be slow to answer one that was not dropped).
+        line = lines.next(10)
+        for _ in range(3):
+            if line is not None:
+                break
+            proc.send_signal(signal.SIGINT)  # dropped in a finalizer: again
+            line = lines.next(10)
+        assert line == f"interrupted {k}\n", k
+    counts = lines.next(30)
+    assert counts is not None and counts.startswith("counts"), counts
+    started, finished = map(int, counts.split()[1:])
+    assert started == finished > 0
+    assert lines.next(30) == ""
