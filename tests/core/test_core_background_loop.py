@@ -206,3 +206,48 @@ def test_interpreter_exit_is_not_held_up_by_abandoned_sync_work() -> None:
     assert result.stdout == "timed out\n"
     assert result.stderr == ""
     assert time.monotonic() - started < 10
+
+
+def test_a_pinned_step_reaching_a_loop_that_began_shutting_down_is_refused_clearly() -> None:
+    # An async generator driven from sync code belongs to the loop it started on. Its
+    # next step queued on that loop just as shutdown() begins is refused with a clear
+    # error -- not started after the loop's cancel sweep, to race its closing.
+    from synchronaut_core import sync_iter
+
+    async def numbers():
+        for i in range(10):
+            yield i
+
+    release, holding = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        holding.set()
+        release.wait(10)  # blocks the loop while the step and the shutdown queue up
+
+    iterator = sync_iter(numbers())
+    assert next(iterator) == 0  # pinned to the background loop now
+    holder = threading.Thread(target=call_any, args=(hold,))
+    holder.start()
+    assert holding.wait(5)
+    outcome: list[object] = []
+
+    def step() -> None:
+        try:
+            outcome.append(next(iterator))
+        except RuntimeError as exc:
+            outcome.append(exc)
+
+    stepper = threading.Thread(target=step)
+    stepper.start()
+    time.sleep(0.1)  # the step's start is queued on the blocked loop
+    stopper = threading.Thread(target=shutdown)  # marks the loop closing at once
+    stopper.start()
+    time.sleep(0.1)
+    release.set()
+    for thread in (holder, stepper, stopper):
+        thread.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError), outcome
+    assert "event loop is shutting down" in str(outcome[0])
+    with pytest.raises(StopIteration):
+        next(iterator)  # the iteration is over
+    assert call_any(asyncio.sleep, 0, "fresh loop") == "fresh loop"
