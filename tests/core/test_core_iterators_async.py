@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 
@@ -141,6 +142,32 @@ def test_read_ahead_produces_at_most_that_many_items_before_they_are_asked_for(
     assert idle == 1 + read_ahead
     assert rest == list(range(1, 11))
     assert total <= 11 + read_ahead
+
+
+def test_a_huge_read_ahead_queues_nothing_up_front_and_steps_stay_prompt(backend) -> None:
+    # read_ahead is a bound, not a count of jobs to queue: 2**62 must neither hang
+    # the first step nor make later steps wait behind items being read ahead.
+    def slow_numbers() -> Iterator[int]:
+        i = 0
+        while True:
+            time.sleep(0.02)
+            yield i
+            i += 1
+
+    async def main() -> tuple[list[int], list[int], float]:
+        small = [i async for i in async_iter(range(5), read_ahead=2**62)]
+        it = async_iter(slow_numbers(), read_ahead=2**62)
+        first = [await it.__anext__()]
+        start = time.monotonic()
+        first += [await it.__anext__() for _ in range(5)]
+        elapsed = time.monotonic() - start
+        await it.aclose()
+        return small, first, elapsed
+
+    small, first, elapsed = backend.run(main)
+    assert small == [0, 1, 2, 3, 4]
+    assert first == [0, 1, 2, 3, 4, 5]
+    assert elapsed < 2.0  # 5 items of 20 ms; queued behind read-ahead jobs: forever
 
 
 def test_read_ahead_keeps_order_and_thread(backend) -> None:

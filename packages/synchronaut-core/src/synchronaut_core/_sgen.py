@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextvars import copy_context
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -43,7 +43,16 @@ class _Source(Generic[T]):
     consumer writes: it tells read-ahead jobs still queued not to produce.
     """
 
-    __slots__ = ("buffer", "closing", "finished", "iterable", "iterator", "limit")
+    __slots__ = (
+        "buffer",
+        "closing",
+        "finished",
+        "iterable",
+        "iterator",
+        "limit",
+        "pump",
+        "pumping",
+    )
 
     def __init__(self, iterable: Iterable[T], limit: int) -> None:
         self.iterable: Iterable[T] | None = iterable
@@ -52,6 +61,11 @@ class _Source(Generic[T]):
         self.buffer: collections.deque[tuple[int, Any]] = collections.deque()
         self.finished = False
         self.closing = False
+        # With read-ahead: queues one read-ahead job on this thread (set by the
+        # consumer before its first step). At most one is queued at a time, so the
+        # consumer's own steps never wait behind more than one item in production.
+        self.pump: Callable[[Callable[[], None]], None] | None = None
+        self.pumping = False
 
     def _produce(self) -> Any:
         iterator = self.iterator
@@ -71,6 +85,12 @@ class _Source(Generic[T]):
 
     def take(self) -> Any:
         """The next item, boxed in a 1-tuple, or ``_EXHAUSTED`` (a consumer's step)."""
+        try:
+            return self._take()
+        finally:
+            self._refill()
+
+    def _take(self) -> Any:
         if self.buffer:
             kind, value = self.buffer.popleft()
             if kind == _ITEM:
@@ -86,8 +106,9 @@ class _Source(Generic[T]):
         return self._produce()
 
     def read_ahead(self) -> None:
-        """Produce one item into the buffer, if there is room (a read-ahead job)."""
-        if self.closing or self.finished or len(self.buffer) >= self.limit:
+        """A read-ahead job: produce one item into the buffer; queue the next if room."""
+        self.pumping = False
+        if not self._has_room():
             return
         try:
             outcome = self._produce()
@@ -95,6 +116,22 @@ class _Source(Generic[T]):
             self.buffer.append((_ERROR, exc))
             return
         self.buffer.append((_END, None) if outcome is _EXHAUSTED else (_ITEM, outcome[0]))
+        self._refill()
+
+    def _has_room(self) -> bool:
+        return not (self.closing or self.finished) and len(self.buffer) < self.limit
+
+    def _refill(self) -> None:
+        # One job at a time, re-queued by itself: however large ``limit`` is, nothing
+        # is queued for it up front, and a consumer's step waits for one item at most.
+        pump = self.pump
+        if pump is None or self.pumping or not self._has_room():
+            return
+        self.pumping = True
+        try:
+            pump(self.read_ahead)
+        except RuntimeError:  # the iteration ended meanwhile: its thread was released
+            self.pumping = False
 
     def close(self) -> None:
         """Close the iterator here, on its thread (a generator's ``finally`` runs)."""
@@ -112,6 +149,24 @@ class _Source(Generic[T]):
             self.close()
         except BaseException:
             _logger.debug("synchronaut: closing a sync iterator failed", exc_info=True)
+
+
+def _pump(runner: WorkerPool | _JobRunner, name: str) -> Callable[[Callable[[], None]], None]:
+    """What queues a read-ahead job on ``runner`` (from its own thread; see _Source).
+
+    Each job runs in a copy of the consumer's context as it was at the first step
+    (changes made there are not written back), and async calls the generator makes
+    go back to the consumer's loop, as for its steps.
+    """
+    ctx = copy_context()
+    origin = _current_origin()
+
+    def pump(produce: Callable[[], None]) -> None:
+        job = _Job(produce, (), _NO_KWARGS, ctx.copy(), name)
+        job.origin = origin
+        _submit(runner, job)
+
+    return pump
 
 
 class ThreadIterator(AsyncIterator[T]):
@@ -132,8 +187,9 @@ class ThreadIterator(AsyncIterator[T]):
 
     Without read-ahead each step runs in a copy of the consumer's context and its
     ContextVar changes come back, as for a call. With ``read_ahead=N`` up to N items
-    are produced before they are asked for, each in a copy of the consumer's context
-    as it was when that item was scheduled; changes made then are not written back.
+    are produced before they are asked for (one at a time, so a step never waits
+    behind more than one), each in a copy of the consumer's context as it was at the
+    first step; changes made then are not written back.
     """
 
     __slots__ = (
@@ -180,7 +236,8 @@ class ThreadIterator(AsyncIterator[T]):
             runner = self._runner = WorkerPool(
                 1, thread_name_prefix="synchronaut-gen", idle_timeout=None
             )
-        first = not self._started
+        if self._read_ahead and not self._started:
+            self._source.pump = _pump(runner, self._name)
         self._started = True
         try:
             outcome = await backend._offload(
@@ -192,19 +249,7 @@ class ThreadIterator(AsyncIterator[T]):
         if outcome is _EXHAUSTED:
             self._finish(close=False)
             raise StopAsyncIteration
-        if self._read_ahead:
-            # Refill what was taken; the first step primes the whole buffer.
-            self._schedule(self._source.read_ahead, self._read_ahead if first else 1)
         return outcome[0]
-
-    def _schedule(self, func: Any, count: int) -> None:
-        """Queue ``count`` jobs running ``func`` on the generator's thread; nobody waits."""
-        assert self._runner is not None
-        origin = _current_origin()
-        for _ in range(count):
-            job = _Job(func, (), _NO_KWARGS, copy_context(), self._name)
-            job.origin = origin  # async calls made by the generator come back here
-            _submit(self._runner, job)
 
     def _finish(self, close: bool) -> None:
         """The iteration is over: close the iterator on its thread, release the thread.
