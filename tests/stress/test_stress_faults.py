@@ -511,10 +511,14 @@ def test_calls_racing_a_stopping_background_loop_complete_or_fail_clearly_never_
             thread.join(30)
     assert not any(thread.is_alive() for thread in threads)
     failures = [o for o in outcomes if o is not True]
-    assert all(
-        isinstance(o, str) and ("was shut down while" in o or "was stopped while" in o)
-        for o in failures
-    ), failures[:5]
+    clear = (
+        "was shut down while",
+        "was stopped while",
+        # A call that lost the race to 20 loops in a row (shutdown() every few ms, on
+        # a machine too loaded to start it in between): refused, not retried forever.
+        "kept stopping before it could start it",
+    )
+    assert all(isinstance(o, str) and any(c in o for c in clear) for o in failures), failures[:5]
     assert outcomes.count(True) > len(failures)
     assert call_any(quick, 1) == 1
 
