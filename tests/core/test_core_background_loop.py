@@ -251,3 +251,38 @@ def test_a_pinned_step_reaching_a_loop_that_began_shutting_down_is_refused_clear
     with pytest.raises(StopIteration):
         next(iterator)  # the iteration is over
     assert call_any(asyncio.sleep, 0, "fresh loop") == "fresh loop"
+
+
+def test_a_loop_whose_start_is_interrupted_stops_instead_of_idling_forever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Ctrl-C while the background loop's thread starts: the call fails with it, and
+    # the half-started loop does not stay behind, unowned, in a thread of its own.
+    from synchronaut_core import _loop
+
+    class InterruptedEvent(threading.Event):
+        def wait(self, timeout: float | None = None) -> bool:
+            raise KeyboardInterrupt  # lands in Thread.start(), once the thread exists
+
+    made: list[_loop._LoopThread] = []
+
+    class RecordedLoopThread(_loop._LoopThread):
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+            made.append(self)
+
+    async def answer() -> int:
+        return 42
+
+    shutdown()
+    monkeypatch.setattr(_loop, "_LoopThread", RecordedLoopThread)
+    monkeypatch.setattr(_loop.threading, "Event", InterruptedEvent)
+    with pytest.raises(KeyboardInterrupt):
+        call_any(answer)
+    monkeypatch.undo()
+    assert len(made) == 1
+    deadline = time.monotonic() + 5
+    while not made[0].loop.is_closed() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert made[0].loop.is_closed()  # it stopped and closed, in its own thread
+    assert call_any(answer) == 42  # the next call gets a working loop

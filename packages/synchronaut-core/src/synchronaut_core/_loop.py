@@ -70,8 +70,27 @@ class _LoopThread:
     def start(self) -> None:
         ready = threading.Event()
         self.loop.call_soon(ready.set)
-        self.thread.start()
-        ready.wait()
+        try:
+            self.thread.start()
+        except RuntimeError:  # no thread could be started (a limit, interpreter exit)
+            self.loop.close()
+            raise
+        except BaseException:
+            self._abandon()  # Ctrl-C inside Thread.start(): its thread may be running
+            raise
+        try:
+            ready.wait()
+        except BaseException:
+            self._abandon()
+            raise
+
+    def _abandon(self) -> None:
+        # Interrupted (Ctrl-C) while its thread starts: nobody will own this loop, so
+        # it stops instead of idling in its thread for the life of the process. The
+        # stop is queued on the loop: seen once it runs, whether it does yet or not.
+        self.closing = True
+        with contextlib.suppress(RuntimeError):
+            self.loop.call_soon_threadsafe(self._request_stop)
 
     def alive(self) -> bool:
         return self.thread.is_alive() and not self.loop.is_closed()
