@@ -286,3 +286,33 @@ def test_a_loop_whose_start_is_interrupted_stops_instead_of_idling_forever(
         time.sleep(0.01)
     assert made[0].loop.is_closed()  # it stopped and closed, in its own thread
     assert call_any(answer) == 42  # the next call gets a working loop
+
+
+def test_a_loop_whose_thread_cannot_start_closes_and_the_error_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from synchronaut_core import _loop
+
+    class NoThread(threading.Thread):
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    made: list[_loop._LoopThread] = []
+
+    class RecordedLoopThread(_loop._LoopThread):
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+            made.append(self)
+
+    async def answer() -> int:
+        return 42
+
+    shutdown()
+    monkeypatch.setattr(_loop, "_LoopThread", RecordedLoopThread)
+    monkeypatch.setattr(_loop.threading, "Thread", NoThread)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        call_any(answer)
+    monkeypatch.undo()
+    assert made[0].loop.is_closed()  # no unclosed loop left to warn when collected
+    assert made[0].stop(timeout=1) is True  # stopping a loop that never ran: no error
+    assert call_any(answer) == 42

@@ -181,7 +181,8 @@ class _LoopThread:
             self.loop.call_soon_threadsafe(self._request_stop)
         if self.thread is threading.current_thread():
             return False  # cannot join ourselves; the loop stops when we return
-        self.thread.join(timeout)
+        with contextlib.suppress(RuntimeError):  # its start failed: nothing to wait for
+            self.thread.join(timeout)
         return not self.thread.is_alive()
 
 
