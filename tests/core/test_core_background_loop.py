@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -253,8 +254,29 @@ def test_a_pinned_step_reaching_a_loop_that_began_shutting_down_is_refused_clear
     assert call_any(asyncio.sleep, 0, "fresh loop") == "fresh loop"
 
 
+async def _answer() -> int:
+    return 42
+
+
+@pytest.fixture
+def made_loops(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every loop thread synchronaut creates during the test (after a shutdown())."""
+    from synchronaut_core import _loop
+
+    made: list[Any] = []
+
+    class RecordedLoopThread(_loop._LoopThread):
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+            made.append(self)
+
+    shutdown()
+    monkeypatch.setattr(_loop, "_LoopThread", RecordedLoopThread)
+    return made
+
+
 def test_a_loop_whose_start_is_interrupted_stops_instead_of_idling_forever(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, made_loops: list[Any]
 ) -> None:
     # Ctrl-C while the background loop's thread starts: the call fails with it, and
     # the half-started loop does not stay behind, unowned, in a thread of its own.
@@ -264,32 +286,20 @@ def test_a_loop_whose_start_is_interrupted_stops_instead_of_idling_forever(
         def wait(self, timeout: float | None = None) -> bool:
             raise KeyboardInterrupt  # lands in Thread.start(), once the thread exists
 
-    made: list[_loop._LoopThread] = []
-
-    class RecordedLoopThread(_loop._LoopThread):
-        def __init__(self, name: str) -> None:
-            super().__init__(name)
-            made.append(self)
-
-    async def answer() -> int:
-        return 42
-
-    shutdown()
-    monkeypatch.setattr(_loop, "_LoopThread", RecordedLoopThread)
     monkeypatch.setattr(_loop.threading, "Event", InterruptedEvent)
     with pytest.raises(KeyboardInterrupt):
-        call_any(answer)
+        call_any(_answer)
     monkeypatch.undo()
-    assert len(made) == 1
+    assert len(made_loops) == 1
     deadline = time.monotonic() + 5
-    while not made[0].loop.is_closed() and time.monotonic() < deadline:
+    while not made_loops[0].loop.is_closed() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert made[0].loop.is_closed()  # it stopped and closed, in its own thread
-    assert call_any(answer) == 42  # the next call gets a working loop
+    assert made_loops[0].loop.is_closed()  # it stopped and closed, in its own thread
+    assert call_any(_answer) == 42  # the next call gets a working loop
 
 
 def test_a_loop_whose_thread_cannot_start_closes_and_the_error_reaches_the_caller(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, made_loops: list[Any]
 ) -> None:
     from synchronaut_core import _loop
 
@@ -297,22 +307,10 @@ def test_a_loop_whose_thread_cannot_start_closes_and_the_error_reaches_the_calle
         def start(self) -> None:
             raise RuntimeError("can't start new thread")
 
-    made: list[_loop._LoopThread] = []
-
-    class RecordedLoopThread(_loop._LoopThread):
-        def __init__(self, name: str) -> None:
-            super().__init__(name)
-            made.append(self)
-
-    async def answer() -> int:
-        return 42
-
-    shutdown()
-    monkeypatch.setattr(_loop, "_LoopThread", RecordedLoopThread)
     monkeypatch.setattr(_loop.threading, "Thread", NoThread)
     with pytest.raises(RuntimeError, match="can't start new thread"):
-        call_any(answer)
+        call_any(_answer)
     monkeypatch.undo()
-    assert made[0].loop.is_closed()  # no unclosed loop left to warn when collected
-    assert made[0].stop(timeout=1) is True  # stopping a loop that never ran: no error
-    assert call_any(answer) == 42
+    assert made_loops[0].loop.is_closed()  # no unclosed loop left to warn when collected
+    assert made_loops[0].stop(timeout=1) is True  # stopping a loop that never ran: no error
+    assert call_any(_answer) == 42

@@ -464,7 +464,7 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
                 from . import _trio
 
                 if callable(coro):
-                    coro = coro()  # a worker thread: no signal lands here
+                    coro = coro()  # Trio takes a coroutine; the except below closes it
                 handed_over = True
                 return _trio._run_from_thread(origin, coro, timeout, name)
         if _loop._is_background_thread():
