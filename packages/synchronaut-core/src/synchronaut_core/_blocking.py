@@ -468,14 +468,12 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
                 handed_over = True
                 return _trio._run_from_thread(origin, coro, timeout, name)
         if _loop._is_background_thread():
-            _logger.warning(
+            spare = _loop._start_nested(
                 "synchronaut: blocking call to %s made on the background loop's thread; "
                 "running it on a temporary loop (await it instead to keep the loop free)",
                 name,
             )
-            spare = _loop._LoopThread("synchronaut-nested-loop")
             try:
-                spare.start()
                 handed_over = True
                 return _run_on_loop(spare, coro, timeout, name)
             finally:

@@ -268,6 +268,19 @@ def _retire_stuck(host: _LoopHost) -> bool:
     return True
 
 
+def _start_nested(warning: str, name: str) -> _LoopThread:
+    """A loop in a new thread, for blocking work asked of the background loop's thread.
+
+    That thread cannot block on its own loop (a deadlock), so the work gets a loop
+    of its own; ``warning`` (a %-format of ``name``) is logged, as this stalls every
+    other coroutine on the background loop meanwhile. The caller stops it.
+    """
+    _logger.warning(warning, name)
+    spare = _LoopThread("synchronaut-nested-loop")
+    spare.start()
+    return spare
+
+
 def _is_background_thread() -> bool:
     bg = _background
     return bg is not None and bg.thread is threading.current_thread()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -21,7 +20,6 @@ from . import _loop
 from ._blocking import _run_on_loop
 from ._cancel import _current
 
-_logger = logging.getLogger("synchronaut")
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
 
 #: Makes the coroutine that a pinned loop runs on its own, unwatched (a close).
@@ -135,12 +133,10 @@ def _pin_loop(name: str) -> _AsyncioPin | _TrioPin:
         else:
             return _TrioPin(origin)
     if _loop._is_background_thread():
-        _logger.warning(
+        spare = _loop._start_nested(
             "synchronaut: %s driven by blocking calls on the background loop's thread; "
             "it gets a loop of its own in another thread (use it asynchronously instead)",
             name,
         )
-        spare = _loop._LoopThread("synchronaut-nested-loop")
-        spare.start()
         return _AsyncioPin(spare, spare)
     return _AsyncioPin(_loop._get_background(), None)
