@@ -9,7 +9,7 @@ import threading
 import pytest
 import trio
 
-from synchronaut_core import CallAnyTimeout, call_any
+from synchronaut_core import CallAnyTimeout, CallCancelled, call_any
 
 marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
 
@@ -95,24 +95,62 @@ def test_threads_synchronaut_did_not_start_use_the_background_loop(asyncio_backe
     assert asyncio_backend.run(main) == "synchronaut-loop"
 
 
-def test_affinity_falls_back_to_background_loop_when_origin_loop_is_gone() -> None:
+def test_affinity_falls_back_to_background_loop_when_origin_loop_is_not_running() -> None:
+    # The origin loop stopped (not closed) while its task still awaits the sync call:
+    # nobody gave up on the call, its loop just does not run any more.
+    release = threading.Event()
+    called = threading.Event()
+    outcome: list[str] = []
+
+    async def where() -> str:
+        return threading.current_thread().name
+
+    def sync_layer() -> str:
+        release.wait(5)
+        outcome.append(call_any(where))
+        called.set()
+        return "done"
+
+    async def main() -> str:
+        return await call_any(sync_layer)
+
+    loop = asyncio.new_event_loop()
+    try:
+        task = loop.create_task(main())
+        loop.call_later(0.05, loop.stop)
+        loop.run_forever()  # stops with ``task`` still waiting for sync_layer
+        release.set()
+        assert called.wait(5)
+        assert loop.run_until_complete(task) == "done"
+    finally:
+        loop.close()
+    assert outcome == ["synchronaut-loop"]
+
+
+def test_abandoned_sync_code_gets_call_cancelled_at_its_next_async_call() -> None:
+    # Its caller timed out: a coroutine it starts afterwards is not started at all.
     release = threading.Event()
     done = threading.Event()
-    outcome: list[str] = []
+    outcome: list[BaseException] = []
 
     async def where() -> str:
         return threading.current_thread().name
 
     def sync_layer() -> None:
         release.wait(5)
-        outcome.append(call_any(where))
+        try:
+            call_any(where)
+        except BaseException as exc:
+            outcome.append(exc)
         done.set()
 
     async def main() -> None:
         with pytest.raises(CallAnyTimeout):
             await call_any(sync_layer, timeout=0.05)
 
-    asyncio.run(main())  # the loop is closed now; sync_layer still runs, abandoned
+    asyncio.run(main())
     release.set()
     assert done.wait(5)
-    assert outcome == ["synchronaut-loop"]
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], CallCancelled)
+    assert "timed out after 0.05s" in str(outcome[0])

@@ -8,7 +8,11 @@ import pytest
 
 from synchronaut_core import CallOptions, call_any, call_async, call_sync
 
-BAD_TIMEOUTS = [0, -1, -0.5, math.inf, math.nan, "1", True, [1]]
+#: A number, but not a positive finite one: ValueError.
+BAD_TIMEOUT_VALUES = [0, -1, -0.5, math.inf, math.nan, 10**400]
+#: Not a number of seconds at all: TypeError (one policy everywhere).
+BAD_TIMEOUT_TYPES = ["1", True, [1]]
+BAD_TIMEOUTS = BAD_TIMEOUT_VALUES + BAD_TIMEOUT_TYPES
 
 
 @pytest.mark.parametrize("entry", [call_any, call_sync, call_async])
@@ -19,10 +23,19 @@ def test_non_callable_raises_type_error(entry, func) -> None:
 
 
 @pytest.mark.parametrize("entry", [call_any, call_sync, call_async])
-@pytest.mark.parametrize("timeout", BAD_TIMEOUTS)
-def test_bad_timeout_raises_value_error_before_calling(entry, timeout) -> None:
+@pytest.mark.parametrize("timeout", BAD_TIMEOUT_VALUES)
+def test_bad_timeout_value_raises_value_error_before_calling(entry, timeout) -> None:
     called: list[int] = []
     with pytest.raises(ValueError, match="timeout must be None or a positive, finite number"):
+        entry(called.append, 1, timeout=timeout)
+    assert called == []
+
+
+@pytest.mark.parametrize("entry", [call_any, call_sync, call_async])
+@pytest.mark.parametrize("timeout", BAD_TIMEOUT_TYPES)
+def test_bad_timeout_type_raises_type_error_before_calling(entry, timeout) -> None:
+    called: list[int] = []
+    with pytest.raises(TypeError, match="timeout must be None or a number of seconds, got"):
         entry(called.append, 1, timeout=timeout)
     assert called == []
 
@@ -36,7 +49,8 @@ def test_bad_timeout_in_async_code_raises_before_scheduling(backend, timeout) ->
 
     async def main() -> None:
         for func in (called.append, async_callee):
-            with pytest.raises(ValueError, match="timeout must be"):
+            error = TypeError if timeout in BAD_TIMEOUT_TYPES else ValueError
+            with pytest.raises(error, match="timeout must be"):
                 call_any(func, 1, timeout=timeout) if func is called.append else call_any(
                     func, timeout=timeout
                 )

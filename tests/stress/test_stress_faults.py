@@ -296,8 +296,8 @@ def test_a_pool_full_of_abandoned_calls_runs_the_next_call_once_one_returns() ->
 def test_a_coroutine_blocking_the_background_loop_fails_its_timed_caller_later_calls_fresh_loop(
     caplog,
 ) -> None:
-    # Outcome: its caller gets CallAnyTimeout once the loop has failed to enforce the
-    # timeout for 5 s more; the blocked loop is retired -- later calls, and calls
+    # Outcome: its caller gets CallAnyTimeout soon after the timeout, once the loop
+    # has failed to answer a probe; the blocked loop is retired -- later calls, and calls
     # queued behind it that had not started, run on a fresh loop -- and it stops by
     # itself once it turns again. (Without a timeout, a call waits as long as its
     # callee, like a direct call.)
@@ -330,7 +330,9 @@ def test_a_coroutine_blocking_the_background_loop_fails_its_timed_caller_later_c
             waited = time.monotonic() - started
             assert len(timed_caller_error) == 1
             assert isinstance(timed_caller_error[0], CallAnyTimeout)
-            assert 5 <= waited < 9
+            # The caller enforces its deadline itself: at the timeout, plus the half
+            # second it gives the loop to answer a probe (issue: 15 s, then 5 s).
+            assert 0.1 <= waited < 3
             new_loop = call_any(loop_thread)
             assert new_loop is not old_loop
             queued_caller.join(5)

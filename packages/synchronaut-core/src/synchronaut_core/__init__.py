@@ -8,19 +8,19 @@ context managers; ``shutdown`` stops the background loop. Importing this package
 starts no thread, changes no event-loop policy and logs nothing.
 """
 
-from ._agen import BlockingIterator, sync_iter
 from ._async_cm import async_cm
+from ._async_iter import ThreadIterator, async_iter
+from ._backends import current_async_library
 from ._call import CallOptions, call_any, call_async, call_sync
 from ._cancel import check_cancelled
-from ._detect import current_async_library
 from ._errors import CallAnyTimeout, CallCancelled
 from ._executor import get_default_executor, set_default_executor
 from ._loop import shutdown
 from ._pool import WorkerPool
 from ._run import run
 from ._sensitive import thread_sensitive_context
-from ._sgen import ThreadIterator, async_iter
 from ._sync_cm import sync_cm
+from ._sync_iter import BlockingIterator, sync_iter
 
 __all__ = [
     "BlockingIterator",

@@ -12,10 +12,10 @@ from contextvars import copy_context
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from ._backends import _running_backend
+from ._backends import _require_backend
 from ._job import _Job, _JobRunner, _submit
-from ._pool import WorkerPool
 from ._sensitive import _sensitive_runner
+from ._thread_pin import _ThreadPin
 from ._validate import _check_timeout
 
 __all__ = ["async_cm"]
@@ -68,20 +68,20 @@ class _ThreadContextManager(Generic[T]):
         self._timeout = timeout
         self._thread_sensitive = thread_sensitive
         self._name = f"{type(cm).__name__} (async_cm)"
-        self._runner: WorkerPool | _JobRunner | None = None
+        self._runner: _JobRunner | None = None
         self._state = _NEW
 
     async def __aenter__(self) -> T:
         if self._state != _NEW:
             raise RuntimeError(f"{self._name} was already entered; it is single-use")
-        backend = _running_backend(self._name)
+        backend = _require_backend(self._name)
         self._state = _ENTERED
         if self._thread_sensitive:
-            runner: WorkerPool | _JobRunner = _sensitive_runner()
+            runner: _JobRunner = _sensitive_runner()
         else:
-            # idle_timeout=None: the worker stays until released, so __exit__ runs on
-            # the thread that ran __enter__.
-            runner = WorkerPool(1, thread_name_prefix="synchronaut-cm", idle_timeout=None)
+            # A thread of its own until released, so __exit__ runs on the thread that
+            # ran __enter__.
+            runner = _ThreadPin("synchronaut-cm-1", ended=f"{self._name} has exited")
         self._runner = runner
         try:
             value = await backend._offload(
@@ -102,7 +102,7 @@ class _ThreadContextManager(Generic[T]):
     ) -> bool:
         if self._state != _ENTERED or self._runner is None:
             raise RuntimeError(f"{self._name} was not entered")
-        backend = _running_backend(self._name)
+        backend = _require_backend(self._name)
         try:
             suppress = await backend._offload(
                 self._sync.exit,
@@ -139,8 +139,8 @@ class _ThreadContextManager(Generic[T]):
     def _release(self) -> None:
         self._state = _DONE
         runner = self._runner
-        if not self._thread_sensitive and isinstance(runner, WorkerPool):
-            runner.shutdown(wait=False)  # the worker exits once its queue is done
+        if not self._thread_sensitive and isinstance(runner, _ThreadPin):
+            runner.release()  # the thread ends once its queue is done
 
 
 def async_cm(

@@ -1,24 +1,34 @@
-"""Calls made from inside a running asyncio loop (uvloop included).
+"""Calls made from inside a running asyncio loop (uvloop included): the asyncio backend.
 
 Everything here runs on the caller's loop thread, inside the caller's task, except
-``_Job.run`` which a worker thread runs.
+``_Job.run`` which a worker thread runs. The Trio backend (``_trio``) offers the same
+functions; ``_backends`` says which one runs the current thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from _thread import get_ident
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
 from contextvars import copy_context
 from types import CoroutineType
-from typing import Any
+from typing import Any, Literal
 
+from ._context import _InCopiedContext, _write_back
 from ._errors import _timeout_error
-from ._executor import get_default_executor
+from ._executor import _submit_to_default
 from ._job import _Job, _JobRunner, _submit
 
+name: Literal["asyncio"] = "asyncio"
+
 _TIMED_OUT = object()
+
+
+def _current_origin() -> object:
+    """This thread's running loop: work offloaded from here sends coroutines back to it."""
+    return asyncio.get_running_loop()
 
 
 def _wake(fut: asyncio.Future[Any]) -> None:
@@ -51,10 +61,14 @@ async def _offload(
     ctx = copy_context()
     job = _Job(func, args, kwargs, ctx, name)
     job.origin = loop  # coroutines this call starts come back here (loop affinity)
+    job.origin_thread = get_ident()
     fut = loop.create_future()
     # Runs on the worker thread when the call is done: wakes this task's loop.
     job.notify = lambda: loop.call_soon_threadsafe(_wake, fut)
-    _submit(executor if executor is not None else get_default_executor(), job)
+    if executor is None:
+        _submit_to_default(job)
+    else:
+        _submit(executor, job)
     timer = None if timeout is None else loop.call_later(timeout, _wake_timed_out, fut)
     try:
         outcome = await fut
@@ -82,25 +96,47 @@ def _maybe_timeout(coro: Coroutine[Any, Any, Any], timeout: float | None, name: 
     return coro if timeout is None else _with_timeout(coro, timeout, name)
 
 
+async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float, name: str) -> Any:
+    """Await ``coro`` in this task; cancel it after ``timeout`` (CallAnyTimeout).
+
+    It runs in a copy of this task's context: its ContextVar changes reach the
+    caller when it finishes (returns or raises), not when it times out.
+    """
+    stepper = _InCopiedContext(coro)
+    try:
+        value = await _await_within(stepper, timeout, name)
+    except _TimedOut:
+        raise _timeout_error(name, timeout) from None
+    except asyncio.CancelledError:
+        raise  # this task was cancelled: nothing is written back
+    except BaseException:
+        _write_back(stepper.ctx)  # the callee raised: as a direct call would
+        raise
+    _write_back(stepper.ctx)
+    return value
+
+
+class _TimedOut(Exception):
+    """Our own deadline passed (never escapes ``_with_timeout``)."""
+
+
 if sys.version_info >= (3, 11):
 
-    async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float, name: str) -> Any:
-        """Await ``coro`` in this task; cancel it after ``timeout`` (CallAnyTimeout)."""
+    async def _await_within(stepper: _InCopiedContext, timeout: float, name: str) -> Any:
         scope = asyncio.timeout(timeout)
         try:
             async with scope:
-                return await coro
+                return await stepper
         except TimeoutError:
-            # Only our own deadline becomes CallAnyTimeout; the callee's own
-            # TimeoutError propagates unchanged.
+            # Only our own deadline is a timeout; the callee's own TimeoutError
+            # propagates unchanged.
             if scope.expired():
-                raise _timeout_error(name, timeout) from None
+                raise _TimedOut from None
             raise
 
 else:
 
-    async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float, name: str) -> Any:
-        """Await ``coro`` in this task; cancel it after ``timeout`` (CallAnyTimeout)."""
+    async def _await_within(stepper: _InCopiedContext, timeout: float, name: str) -> Any:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
@@ -113,10 +149,10 @@ else:
 
         handle = loop.call_later(timeout, expire)
         try:
-            return await coro
+            return await stepper
         except asyncio.CancelledError:
             if expired:
-                raise _timeout_error(name, timeout) from None
+                raise _TimedOut from None
             raise
         finally:
             handle.cancel()

@@ -1,25 +1,62 @@
-"""Which async library runs the current thread, as the module that offloads for it.
+"""Which async library runs the current thread: the one typed answer every module asks.
 
-Async-side wrappers (iterators, context managers) are driven by whichever loop the
-consumer runs: each step asks here. Trio's module is imported on first use only,
-which can only happen once Trio is running.
+``_current_backend()`` returns the backend module -- ``_asyncio`` or ``_trio``, both
+implementing ``_Backend`` -- for the loop running this thread, or None in plain sync
+code (worker threads included). Trio's module is imported on first use only, which
+can only happen once Trio is running; Trio itself is only consulted once something
+else has imported it.
 """
 
 from __future__ import annotations
 
 import sys
 from asyncio import _get_running_loop  # pyright: ignore[reportPrivateUsage]
-from typing import Any
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Executor
+from typing import Any, Literal, Protocol
 
 from . import _asyncio
 from ._detect import _trio_running
+from ._job import _JobRunner
+
+__all__ = ["current_async_library"]
 
 _modules = sys.modules
+
+
+class _Backend(Protocol):
+    """What synchronaut needs of an async library, in its own tasks (asyncio or Trio)."""
+
+    name: Literal["asyncio", "trio"]
+
+    async def _offload(
+        self,
+        func: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        timeout: float | None,
+        executor: Executor | _JobRunner | None,
+        name: str,
+    ) -> Any:
+        """Run sync ``func`` in a worker thread; the calling task waits without blocking."""
+        ...
+
+    def _with_timeout(
+        self, coro: Coroutine[Any, Any, Any], timeout: float, name: str
+    ) -> Coroutine[Any, Any, Any]:
+        """Await ``coro`` in the calling task, cancelled after ``timeout`` seconds."""
+        ...
+
+    def _current_origin(self) -> object:
+        """The loop (or TrioToken) running this thread, for loop affinity."""
+        ...
+
+
 _trio_impl: Any = None
 
 
-def _trio() -> Any:
-    """Our Trio module (``_trio``), imported on first use."""
+def _trio() -> _Backend:
+    """Our Trio module, imported on first use."""
     global _trio_impl
     if _trio_impl is None:
         from . import _trio as module
@@ -28,21 +65,35 @@ def _trio() -> Any:
     return _trio_impl
 
 
-def _running_backend(what: str) -> Any:
-    """``_asyncio`` or ``_trio`` for the loop running this thread; else RuntimeError."""
+_asyncio_backend: _Backend = _asyncio  # pyright: ignore[reportAssignmentType]
+
+
+def _current_backend() -> _Backend | None:
+    """The backend whose loop runs this thread; None in plain sync code."""
     if _get_running_loop() is not None:
-        return _asyncio
+        return _asyncio_backend
     if "trio" in _modules and _trio_running():
         return _trio()
-    raise RuntimeError(
-        f"{what} is an async object: use it with 'async for'/'async with' inside "
-        "asyncio or Trio (no event loop is running in this thread)"
-    )
+    return None
 
 
-def _current_origin() -> object:
-    """The asyncio loop or TrioToken running this thread (loop affinity for workers)."""
-    loop = _get_running_loop()
-    if loop is not None:
-        return loop
-    return _modules["trio"].lowlevel.current_trio_token()
+def _require_backend(what: str) -> _Backend:
+    """``_current_backend()``, or RuntimeError saying ``what`` needs an event loop."""
+    backend = _current_backend()
+    if backend is None:
+        raise RuntimeError(
+            f"{what} is an async object: use it with 'async for'/'async with' inside "
+            "asyncio or Trio (no event loop is running in this thread)"
+        )
+    return backend
+
+
+def current_async_library() -> Literal["asyncio", "trio"] | None:
+    """Name the async library whose event loop runs in the calling thread.
+
+    Returns ``"asyncio"`` inside a running asyncio loop (uvloop included), ``"trio"``
+    inside ``trio.run``, and ``None`` in plain sync code (worker threads included).
+    Never imports Trio: if nobody has imported it, Trio cannot be running.
+    """
+    backend = _current_backend()
+    return None if backend is None else backend.name

@@ -24,7 +24,6 @@ import asyncio
 import functools
 import logging
 import os
-import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from concurrent.futures import Executor
 from inspect import (
@@ -37,18 +36,17 @@ from inspect import (
 from types import CoroutineType, FunctionType, MethodType
 from typing import Any
 
-from . import _asyncio
-from ._agen import _blocking_iterator
-from ._backends import _trio
+from ._async_iter import _thread_iterator
+from ._backends import _Backend, _current_backend
 from ._blocking import (
     _block_on_coroutine,
     _call_in_executor_blocking,
     _call_thread_sensitive_blocking,
     _close_if_unstarted,
 )
-from ._detect import _CO_ASYNC, _func_name, _is_async_slow, _trio_running
+from ._detect import _CO_ASYNC, _func_name, _is_async_slow
 from ._sensitive import _sensitive_runner
-from ._sgen import _thread_iterator
+from ._sync_iter import _blocking_iterator
 from ._timed import _TimedAsyncIterator
 from ._validate import _check_timeout
 
@@ -56,7 +54,6 @@ __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
 _logger = logging.getLogger("synchronaut")
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
-_modules = sys.modules
 
 
 #: ``co_flags`` bits of generator functions (``_CO_ASYNC`` is tested first: a
@@ -178,35 +175,32 @@ def _options(
 
 
 def _dispatch(
-    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], options: CallOptions
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    options: CallOptions,
+    backend: _Backend | None = None,
+    known: bool = False,
 ) -> Any:
-    """``call_any`` without its fast path (options already checked)."""
+    """``call_any`` without its fast path (options already checked).
+
+    ``backend`` is ``_current_backend()`` when the caller already asked (``known``).
+    """
+    if not known:
+        backend = _current_backend()
     flags = _flags(func)
     is_async = bool(flags & _CO_ASYNC)
     if not is_async and flags & _CO_ITER:
-        in_loop = _get_running_loop() is not None or ("trio" in _modules and _trio_running())
-        return _iterate(func, args, kwargs, options, flags, in_loop)
+        return _iterate(func, args, kwargs, options, flags, backend is not None)
+    if backend is None:
+        return _call_blocking(func, args, kwargs, options, is_async)
     timeout = options.timeout
-    if _get_running_loop() is not None:
-        if is_async:
-            coro = func(*args, **kwargs)
-            if timeout is None:
-                return coro
-            return _asyncio._with_timeout(coro, timeout, _func_name(func))
-        return _asyncio._offload(
-            func, args, kwargs, timeout, _offload_target(options), _func_name(func)
-        )
-    if "trio" in _modules and _trio_running():
-        trio = _trio()
-        if is_async:
-            coro = func(*args, **kwargs)
-            if timeout is None:
-                return coro
-            return trio._with_timeout(coro, timeout, _func_name(func))
-        return trio._offload(
-            func, args, kwargs, timeout, _offload_target(options), _func_name(func)
-        )
-    return _call_blocking(func, args, kwargs, options, is_async)
+    if is_async:
+        coro = func(*args, **kwargs)
+        if timeout is None:
+            return coro
+        return backend._with_timeout(coro, timeout, _func_name(func))
+    return backend._offload(func, args, kwargs, timeout, _offload_target(options), _func_name(func))
 
 
 def _iterate(
@@ -369,12 +363,13 @@ def call_any(
             flags = func.__code__.co_flags  # type: ignore[attr-defined]
         except AttributeError:
             flags = _flags_slow(func)
+        backend = _current_backend()
         if flags & _CO_ASYNC_OR_AGEN:
-            if _get_running_loop() is not None or ("trio" in _modules and _trio_running()):
+            if backend is not None:
                 # asyncio/Trio -> async: a coroutine to await (or an async generator
                 # to ``async for`` over) in this task.
                 return func(*args, **kwargs)
-        elif _get_running_loop() is None and ("trio" not in _modules or not _trio_running()):
+        elif backend is None:
             result = func(*args, **kwargs)  # sync -> sync: a direct call
             if type(result) is CoroutineType:
                 try:
@@ -383,7 +378,7 @@ def call_any(
                     _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
                     raise
             return result
-        return _dispatch(func, args, kwargs, _NO_OPTIONS)
+        return _dispatch(func, args, kwargs, _NO_OPTIONS, backend, True)
     return _dispatch(
         func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive)
     )
@@ -394,9 +389,7 @@ def _call_sync(
 ) -> Any:
     flags = _flags(func)
     is_async = bool(flags & _CO_ASYNC)
-    if (is_async or flags & _CO_AGEN) and (
-        _get_running_loop() is not None or ("trio" in _modules and _trio_running())
-    ):
+    if (is_async or flags & _CO_AGEN) and _current_backend() is not None:
         _logger.warning(
             "synchronaut: blocking call to %s stalls this thread's running event loop "
             "until it returns; await it instead to keep the loop serving",
@@ -444,8 +437,9 @@ def _call_async(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], options: CallOptions
 ) -> Any:
     flags = _flags(func)  # TypeError now for a non-callable
-    if _get_running_loop() is not None or ("trio" in _modules and _trio_running()):
-        return _dispatch(func, args, kwargs, options)
+    backend = _current_backend()
+    if backend is not None:
+        return _dispatch(func, args, kwargs, options, backend, True)
     if not flags & _CO_ASYNC and flags & _CO_ITER:
         # An async iterator made now, in sync code, to be consumed later in a loop.
         return _iterate(func, args, kwargs, options, flags, in_loop=True)

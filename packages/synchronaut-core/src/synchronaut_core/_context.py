@@ -32,3 +32,38 @@ def _write_back(ctx: Context, baseline: Context | None = None) -> None:
     for var, value in ctx.items():
         if var.get(_MISSING) is not value and var not in _INTERNAL:
             var.set(value)
+
+
+class _InCopiedContext:
+    """Await a coroutine in a copy of the awaiting task's context, step by step.
+
+    Each step (``send``/``throw``/``close``) of ``coro`` runs inside ``ctx``, so the
+    callee's ``var.set()`` calls land in the copy while it still runs in the
+    awaiting task (same task, same cancellation). The caller decides afterwards
+    whether to apply them (``_write_back``): it does when the callee finished, and
+    not when the call timed out.
+    """
+
+    __slots__ = ("coro", "ctx")
+
+    def __init__(self, coro: Any) -> None:
+        self.coro = coro
+        self.ctx = copy_context()
+
+    def __await__(self) -> _InCopiedContext:
+        return self
+
+    def __iter__(self) -> _InCopiedContext:
+        return self
+
+    def __next__(self) -> Any:
+        return self.ctx.run(self.coro.send, None)
+
+    def send(self, value: Any) -> Any:
+        return self.ctx.run(self.coro.send, value)
+
+    def throw(self, *exc: Any) -> Any:
+        return self.ctx.run(self.coro.throw, *exc)
+
+    def close(self) -> None:
+        self.ctx.run(self.coro.close)

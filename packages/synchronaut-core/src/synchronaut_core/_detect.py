@@ -1,4 +1,4 @@
-"""Cheap answers to "which async library runs this thread?" and "is this callable async?".
+"""Cheap answers to "is Trio running this thread?" and "is this callable async?".
 
 Both questions are asked on every call, so the common cases are answered without
 ``inspect`` and without importing Trio: Trio is only consulted once something else
@@ -10,11 +10,8 @@ from __future__ import annotations
 import functools
 import inspect
 import sys
-from asyncio import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Callable
-from typing import Any, Literal
-
-__all__ = ["current_async_library"]
+from typing import Any
 
 _modules = sys.modules
 
@@ -36,20 +33,6 @@ def _trio_running() -> bool:
     if trio is None:
         return False
     return trio.lowlevel.in_trio_run()  # pragma: no cover - Trio without sniffio
-
-
-def current_async_library() -> Literal["asyncio", "trio"] | None:
-    """Name the async library whose event loop runs in the calling thread.
-
-    Returns ``"asyncio"`` inside a running asyncio loop (uvloop included), ``"trio"``
-    inside ``trio.run``, and ``None`` in plain sync code (worker threads included).
-    Never imports Trio: if nobody has imported it, Trio cannot be running.
-    """
-    if _get_running_loop() is not None:
-        return "asyncio"
-    if "trio" in _modules and _trio_running():
-        return "trio"
-    return None
 
 
 def _is_async_slow(func: object) -> bool:

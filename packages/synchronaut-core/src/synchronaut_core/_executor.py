@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import Executor
 
 from ._fork import _ensure_fork_hook
+from ._job import _Job, _submit
 from ._pool import WorkerPool, default_worker_count
 
 __all__ = ["get_default_executor", "set_default_executor"]
@@ -65,3 +66,20 @@ def _forget_after_fork() -> None:
     _lock = threading.Lock()
     if _owned:
         _default, _owned = None, False
+
+
+def _submit_to_default(job: _Job) -> None:
+    """Hand ``job`` to the default executor, even while it is being replaced.
+
+    ``set_default_executor()`` shuts our own pool down while other threads may be
+    submitting to it: a submit that loses that race goes to the new default instead
+    of failing. An executor the user set and then shut down still fails clearly.
+    """
+    while True:
+        executor = get_default_executor()
+        try:
+            _submit(executor, job)
+            return
+        except RuntimeError:
+            if get_default_executor() is executor:
+                raise

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from _thread import get_ident
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import Context
 from types import CoroutineType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._cancel import _current
 from ._context import _write_back
 from ._pool import WorkerPool
+from ._thread_state import _nested_in, _state
+
+if TYPE_CHECKING:
+    from ._waits import _Wait
 
 _logger = logging.getLogger("synchronaut")
 
@@ -36,8 +40,12 @@ class _Job:
         "name",
         "notify",
         "origin",
+        "origin_thread",
+        "pool",
         "runner",
+        "thread",
         "value",
+        "wait",
     )
 
     def __init__(
@@ -62,6 +70,16 @@ class _Job:
         # The event loop (asyncio loop or TrioToken) whose task offloaded this call:
         # coroutines the call starts go back to it (loop affinity). None: sync caller.
         self.origin: object = None
+        # The ident of the thread running ``origin`` (who must act for it to serve).
+        self.origin_thread: int | None = None
+        # The ident of the thread running the call, once one does (see _waits).
+        self.thread: int | None = None
+        # The synchronous wait the call is blocked in right now, if any: cancelled
+        # when the caller gives up, so cancellation reaches nested calls.
+        self.wait: _Wait | None = None
+        # The bounded pool the thread running the call counts against, when the
+        # executor is not one of ours (a Trio run's thread limiter).
+        self.pool: object = None
         # What runs the job: lets a thread-sensitive call made inside it see that it
         # is already on the right thread.
         self.runner: object = None
@@ -105,14 +123,19 @@ class _Job:
         """Run the call on the current (worker) thread, then wake the caller."""
         if self.cancel_reason is not None:
             return  # the caller gave up before a worker took the job
-        previous = getattr(_current, "job", None)
-        _current.job = self
+        state = _state
+        previous, previous_pool = state.job, state.pool
+        state.job = self
+        self.thread = get_ident()
+        if self.pool is not None:
+            state.pool = self.pool
         try:
             self.value = self.ctx.run(self.func, *self.args, **self.kwargs)
         except BaseException as exc:
             self.error = exc
         finally:
-            _current.job = previous
+            state.job = previous
+            state.pool = previous_pool
             self._release_call()
         if self.cancel_reason is not None:
             _logger.debug(
@@ -132,8 +155,12 @@ class _Job:
 
     def cancel(self) -> None:
         """Called by a pool shutting down with ``cancel_futures=True``: fail the caller."""
+        self.fail(RuntimeError(f"the executor was shut down before {self.name} could start"))
+
+    def fail(self, error: BaseException) -> None:
+        """The call will never run or finish (its executor dropped it): tell the caller."""
         if self.cancel_reason is None:
-            self.error = RuntimeError(f"the executor was shut down before {self.name} could start")
+            self.error = error
             self._release_call()
             with contextlib.suppress(RuntimeError):
                 self.notify()
@@ -172,6 +199,11 @@ class _Job:
         self.cancel_reason = reason
         if self.future is not None:
             self.future.cancel()  # takes the call back if it has not started yet
+        wait = self.wait
+        if wait is not None:
+            # The call is blocked in a nested call of its own: cancel that too (its
+            # coroutine is cancelled there, and the call gets CallCancelled).
+            wait.cancel_from_caller(f"the caller of {self.name} {reason}")
         # The call may have finished just before we gave up, and notified us: its
         # value is ours to drop. (If it finishes after, ``run`` sees cancel_reason
         # and drops it there. The GIL orders the two threads' writes and reads, so
@@ -205,9 +237,18 @@ _NO_KWARGS: dict[str, Any] = {}
 
 
 class _JobRunner:
-    """Runs synchronaut jobs without being an Executor (a thread-sensitive target)."""
+    """Runs synchronaut jobs on a thread of its choosing, without being an Executor.
+
+    A dedicated thread (``_thread_pin``) or a waiting caller's thread-sensitive
+    window (``_loop_calls``). ``ident`` is the thread that runs the jobs, when one
+    does: a call made on that very thread runs directly instead of waiting on itself.
+    """
 
     __slots__ = ()
+
+    @property
+    def ident(self) -> int | None:
+        return None
 
     def _run_job(self, job: _Job) -> None:
         raise NotImplementedError
@@ -225,13 +266,18 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
 
     Thread executors run ``job.run`` (the caller's context copy goes along). Any other
     executor (a process pool, Dask's) receives the plain ``func`` with its arguments,
-    which must then be picklable; ContextVars cannot cross a process boundary.
+    which must then be picklable; ContextVars cannot cross a process boundary. A job
+    refused with an error never runs.
     """
     job.runner = executor
+    if isinstance(executor, _JobRunner):
+        executor._run_job(job)  # its errors say what was wrong already
+        return
     try:
-        if type(executor) is WorkerPool or isinstance(executor, _JobRunner):
-            executor._run_job(job)
-        elif _in_process(executor):  # pyright: ignore[reportArgumentType]
+        if type(executor) is WorkerPool:
+            # Nested work of one of its blocked workers may exceed its limit.
+            executor._run_job(job, executor in job.ctx.get(_nested_in, ()))
+        elif _in_process(executor):
             future = executor.submit(job.run)
             job.future = future
             future.add_done_callback(job.settle_if_cancelled)
@@ -241,6 +287,7 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
             future.add_done_callback(job.settle_from_future)
     except RuntimeError as exc:
         raise RuntimeError(
-            f"cannot run {job.name}: the executor {executor!r} is shut down ({exc}); "
-            "pass an open executor, or call set_default_executor() to replace it"
+            f"cannot run {job.name}: the executor {executor!r} is shut down or cannot "
+            f"start a thread ({exc}); pass an open executor, or call "
+            "set_default_executor() to replace it"
         ) from exc

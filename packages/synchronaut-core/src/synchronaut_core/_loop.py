@@ -13,13 +13,14 @@ import asyncio
 import atexit
 import contextlib
 import logging
-import math
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 from ._fork import _ensure_fork_hook
+from ._validate import _check_seconds, _wait_limit
+from ._waits import _closes_cycle
 
 __all__ = ["shutdown"]
 
@@ -49,9 +50,14 @@ def _get_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
 
 
 class _LoopThread:
-    """An asyncio event loop running forever in a daemon thread it owns."""
+    """An asyncio event loop running forever in a daemon thread it owns.
+
+    A loop host (see ``_hosts``): sync callers hand it coroutines and wait.
+    """
 
     __slots__ = ("closing", "exiting", "loop", "stopped_unexpectedly", "thread")
+
+    kind = "asyncio"
 
     def __init__(self, name: str) -> None:
         self.loop: asyncio.AbstractEventLoop = _get_loop_factory()()
@@ -94,6 +100,15 @@ class _LoopThread:
 
     def alive(self) -> bool:
         return self.thread.is_alive() and not self.loop.is_closed()
+
+    @property
+    def ident(self) -> int | None:
+        """The loop's thread (it runs every callback and task of the loop)."""
+        return self.thread.ident
+
+    def post(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the loop's thread soon; RuntimeError once it is closed."""
+        self.loop.call_soon_threadsafe(callback)
 
     def _main(self) -> None:
         # Runs on the loop's own thread for its whole life.
@@ -175,41 +190,20 @@ class _LoopThread:
         self.loop.stop()
 
     def stop(self, timeout: float | None) -> bool:
-        """Stop the loop from another thread; True once its thread has ended."""
+        """Stop the loop from any thread; wait up to ``timeout`` (None: no limit) for it.
+
+        True once its thread has ended. Never waits for a thread that waits, directly
+        or through others, on this one (its own thread included): the loop stops as
+        soon as that wait lets it turn.
+        """
         self.closing = True
         with contextlib.suppress(RuntimeError):  # already closed
             self.loop.call_soon_threadsafe(self._request_stop)
-        if self.thread is threading.current_thread():
-            return False  # cannot join ourselves; the loop stops when we return
+        if _closes_cycle(self.thread.ident):
+            return False
         with contextlib.suppress(RuntimeError):  # its start failed: nothing to wait for
             self.thread.join(timeout)
         return not self.thread.is_alive()
-
-
-class _LoopHost(Protocol):
-    """What a blocked caller needs of the loop it waits on (see ``_blocking``)."""
-
-    loop: asyncio.AbstractEventLoop
-    closing: bool
-    exiting: bool
-    stopped_unexpectedly: bool
-
-    def alive(self) -> bool: ...
-
-
-class _ForeignLoop:
-    """A loop synchronaut does not own (the one a sync call was offloaded from)."""
-
-    __slots__ = ("loop",)
-    closing = False
-    exiting = False
-    stopped_unexpectedly = False
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-
-    def alive(self) -> bool:
-        return self.loop.is_running() and not self.loop.is_closed()
 
 
 _lock = threading.Lock()
@@ -247,7 +241,7 @@ def _start_background() -> _LoopThread:
         return bg
 
 
-def _retire_stuck(host: _LoopHost) -> bool:
+def _retire_stuck(host: object) -> bool:
     """Stop sending calls to ``host``, a background loop found stuck; True if it was.
 
     Called by a blocked caller (any thread) whose timeout the loop has not enforced
@@ -268,22 +262,15 @@ def _retire_stuck(host: _LoopHost) -> bool:
     return True
 
 
-def _start_nested(warning: str, name: str) -> _LoopThread:
-    """A loop in a new thread, for blocking work asked of the background loop's thread.
+def _start_spare() -> _LoopThread:
+    """A loop in a new thread of its own, for work no existing loop can take.
 
-    That thread cannot block on its own loop (a deadlock), so the work gets a loop
-    of its own; ``warning`` (a %-format of ``name``) is logged, as this stalls every
-    other coroutine on the background loop meanwhile. The caller stops it.
+    Used when the loop a sync caller would wait on is itself blocked waiting on
+    that caller (see ``_placement``). The caller stops it when done.
     """
-    _logger.warning(warning, name)
     spare = _LoopThread("synchronaut-nested-loop")
     spare.start()
     return spare
-
-
-def _is_background_thread() -> bool:
-    bg = _background
-    return bg is not None and bg.thread is threading.current_thread()
 
 
 def shutdown(timeout: float | None = 5.0) -> None:
@@ -292,23 +279,19 @@ def shutdown(timeout: float | None = 5.0) -> None:
     Coroutines still running on it are cancelled (their ``finally`` blocks run, given
     up to a couple of seconds), and sync callers still waiting on them get a
     ``RuntimeError`` saying the loop was shut down. Waits up to ``timeout`` seconds for
-    the loop's thread to end (returns at once when called on that thread itself).
+    the loop's thread to end (returns at once when called on that thread itself, or
+    from code the loop's thread is waiting for).
     Safe to call at any time, from any thread, any number of times. Raises
     ``TypeError``/``ValueError`` for a ``timeout`` that is not ``None`` or a number
     of seconds >= 0.
     """
     global _background
     if timeout is not None:
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):  # pyright: ignore[reportUnnecessaryIsInstance]
-            raise TypeError(f"timeout must be None or a number of seconds, got {timeout!r}")
-        if not 0 <= timeout <= math.inf:  # also rejects NaN
-            raise ValueError(f"timeout must be None or a number of seconds >= 0, got {timeout!r}")
-        if timeout >= threading.TIMEOUT_MAX:
-            timeout = None  # longer than a join can wait (OverflowError): no limit
+        _check_seconds(timeout, zero_ok=True, infinite_ok=True)
     with _lock:
         bg, _background = _background, None
     if bg is not None:
-        bg.stop(timeout)
+        bg.stop(_wait_limit(timeout))
 
 
 def _park_if_exiting() -> None:

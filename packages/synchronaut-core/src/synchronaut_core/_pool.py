@@ -1,25 +1,56 @@
-"""The default executor: a thread pool of daemon workers with a fast internal lane.
+"""The default executor: a cache of daemon worker threads, each job handed to one worker.
 
 Why not ``ThreadPoolExecutor``: its workers are joined at interpreter exit, so one
 timed-out (abandoned) sync call that never returns would hang the process on exit;
-and every submission allocates a ``Future`` with a ``Condition`` that synchronaut's
-own jobs do not need. This pool is a real ``concurrent.futures.Executor`` (``submit``,
-``map``, ``shutdown``) whose workers are daemon threads, plus ``_run_job`` for
-synchronaut's jobs, which carry their own outcome and cancellation flag.
+every submission allocates a ``Future`` that synchronaut's own jobs do not need; and
+a worker blocked in a nested call holds its place for good, so nesting deeper than
+the pool deadlocks. This pool is a real ``concurrent.futures.Executor`` (``submit``,
+``map``, ``shutdown``) built like Trio's thread cache:
+
+- A worker is in one of three states: **busy** (running a job), **idle** (parked on
+  its own lock in ``_idle``, waiting to be handed a job) or **gone**. A submitter
+  hands a job to one idle worker directly, or starts a new worker with the job as
+  its first, or -- only when ``max_workers`` are busy -- queues it in ``_backlog``,
+  which busy workers drain before they go idle. So a job is never queued while a
+  worker sits idle, and never waits with no thread coming for it.
+- Every counter and list is changed under ``_lock`` only, by the thread that holds
+  it; no state is shared with a lock-free queue.
+- ``_active`` counts the busy workers. A job that a *blocked* worker of this pool
+  waits for, directly or through coroutines (sync code calling async code calling
+  sync code...: see ``_waits`` and ``_thread_state._nested_in``), is handed to an idle
+  worker or gets a new one even when ``max_workers`` are busy: nesting of any depth
+  completes, because the work a blocked worker waits for always gets a thread. Only
+  such nested work exceeds the limit, so the threads stay bounded by the limit times
+  the nesting depth, however many calls wait in the backlog; the pool is back under
+  its limit as soon as those workers finish.
+- Ctrl-C reaches only the main thread, so of this code only ``submit``/``shutdown``
+  can be interrupted, and only where CPython checks for signals: after a call
+  returns or on a loop's back edge. Each step that changes state is written so that
+  an interrupt at any such point leaves it consistent, and a submit that raises
+  never runs its job (a thread that failed to start, or was interrupted while
+  starting, gives its job back under the lock before anyone could take it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import math
+import logging
 import os
-import queue
 import threading
+from _thread import allocate_lock
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar
+
+from . import _fork
+from ._thread_state import _state
+from ._validate import _check_seconds, _wait_limit
 
 __all__ = ["WorkerPool"]
+
+_logger = logging.getLogger("synchronaut")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -27,10 +58,16 @@ T = TypeVar("T")
 #: Seconds an idle worker waits for work before it exits, so a burst does not leave
 #: threads behind for the life of the process.
 _IDLE_SECONDS = 60.0
+#: How long ``shutdown(wait=True)`` sleeps at a time, so that Ctrl-C is never lost.
+_JOIN_SLICE = 1.0
 
 
 class _Runnable(Protocol):
     def run(self) -> None: ...
+
+
+class _Failable(Protocol):
+    def fail(self, error: BaseException) -> None: ...
 
 
 class _FutureItem:
@@ -55,6 +92,16 @@ class _FutureItem:
         else:
             self.future.set_result(result)
 
+    def cancel(self) -> None:
+        """Queued and never to run (``shutdown(cancel_futures=True)``)."""
+        self.future.cancel()
+
+    def fail(self, error: BaseException) -> None:
+        """Accepted but never to run (its thread is gone): the future gets ``error``."""
+        with contextlib.suppress(Exception):  # already settled
+            if self.future.set_running_or_notify_cancel():
+                self.future.set_exception(error)
+
 
 def default_worker_count() -> int:
     """The standard library's default pool size: ``min(32, CPUs + 4)``."""
@@ -62,12 +109,58 @@ def default_worker_count() -> int:
     return min(32, (count() or 1) + 4)
 
 
+#: Handed to a worker instead of a job: leave (shutdown), or never start (its
+#: ``Thread.start()`` failed or was interrupted).
+_STOP: Any = object()
+_RETRACTED: Any = object()
+
+
+class _Worker:
+    """One worker thread and its handoff slot; fields change under the pool's lock."""
+
+    __slots__ = ("epoch", "finished", "job", "pool", "running", "thread", "wake")
+
+    def __init__(self, pool: WorkerPool, job: _Runnable, name: str) -> None:
+        self.pool = pool
+        # The next job to run, set by whoever hands it over; None while it runs one.
+        self.job: Any = job
+        # The job running now (to fail it in a forked child, where this thread is gone).
+        self.running: Any = None
+        # Locked while parked with nothing to do; released by the submitter that
+        # hands this worker a job (trio's thread cache uses a lock the same way).
+        self.wake = allocate_lock()
+        self.wake.acquire()
+        # Released when the thread ends (or never started): what shutdown waits on.
+        self.finished = allocate_lock()
+        self.finished.acquire()
+        self.epoch = _fork._epoch
+        self.thread = threading.Thread(target=pool._work, args=(self,), name=name, daemon=True)
+
+
+class _PoolState(NamedTuple):
+    """A consistent snapshot of a pool's bookkeeping (for tests and ``repr``)."""
+
+    idle: int
+    active: int
+    workers: int
+    backlog: int
+    closed: bool
+
+
 class WorkerPool(Executor):
     """A thread pool of daemon workers, started on demand and reaped when idle.
 
     Works as any ``concurrent.futures.Executor``. Workers are daemon threads named
     ``<prefix>-N``: work still running at interpreter exit is abandoned instead of
-    blocking the exit. At most ``max_workers`` calls run at once; more wait in a FIFO.
+    blocking the exit. At most ``max_workers`` calls run at once, more wait in a
+    FIFO -- except the calls that a worker blocked in a nested synchronaut call waits
+    for (sync code waiting for async code that needs a thread of its own), which run
+    at once, so nested calls of any depth complete. ``idle_timeout`` (seconds, or
+    ``None`` for never) is how long an idle worker stays. Survives ``os.fork()``: the
+    child starts its own workers, and calls the parent's threads were running fail
+    there with ``RuntimeError`` instead of waiting forever.
+
+    Raises ``TypeError``/``ValueError`` for a bad ``max_workers`` or ``idle_timeout``.
     """
 
     _counter = itertools.count(1)
@@ -86,130 +179,218 @@ class WorkerPool(Executor):
         if max_workers <= 0:
             raise ValueError(f"max_workers must be greater than 0, got {max_workers}")
         if idle_timeout is not None:
-            # Checked here: a bad value would only fail inside a worker thread
-            # (``queue.get(timeout=...)``), killing it with its queue unserved.
-            if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, (int, float)):  # pyright: ignore[reportUnnecessaryIsInstance]
-                raise TypeError(
-                    f"idle_timeout must be None or a number of seconds, got {idle_timeout!r}"
-                )
-            if not 0 < idle_timeout <= math.inf:  # also rejects NaN
-                raise ValueError(
-                    f"idle_timeout must be None or a positive number of seconds, "
-                    f"got {idle_timeout!r}"
-                )
-            if idle_timeout >= threading.TIMEOUT_MAX:
-                idle_timeout = None  # longer than a queue can wait: never reaped
+            # Checked here: a bad value would only fail inside a worker thread.
+            _check_seconds(idle_timeout, "idle_timeout", infinite_ok=True)
         self._max_workers = max_workers
         self._prefix = thread_name_prefix or f"WorkerPool-{next(self._counter)}"
-        # None keeps workers for the pool's life: a one-worker pool then always runs
-        # its calls on the same thread (what thread-sensitive calls rely on).
-        self._idle_timeout = idle_timeout
-        self._queue: queue.SimpleQueue[_Runnable | None] = queue.SimpleQueue()
-        # One token per worker parked in ``_queue.get``; a submit that takes one
-        # knows a worker will pick its item up, so no thread needs starting. A C
-        # queue, not a threading.Semaphore: submit runs on the caller's thread,
-        # where Ctrl-C can land anywhere, and an interrupt inside the Python-level
-        # Semaphore (between its Condition's acquire and the ``with`` taking hold)
-        # leaves that lock held forever -- every later submit and worker hangs.
-        self._idle: queue.SimpleQueue[None] = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._threads: set[threading.Thread] = set()
-        self._spawned = 0
-        self._shutdown = False
+        self._idle_timeout = _wait_limit(idle_timeout)
+        self._spawned = itertools.count(1)
+        self._reset()
+        _fork._track(self)
+
+    def _reset(self) -> None:
+        # Fresh bookkeeping: at creation, and in a forked child.
+        self._lock = allocate_lock()
+        self._idle: list[_Worker] = []  # parked workers, the most recently used last
+        self._backlog: deque[_Runnable] = deque()
+        self._active = 0
+        self._workers: dict[_Worker, None] = {}  # every worker whose thread may run
+        self._closed = False
+        self._epoch = _fork._epoch
 
     @property
     def max_workers(self) -> int:
-        """The most calls this pool runs at once."""
+        """The most calls this pool runs at once (blocked nested callers not counted)."""
         return self._max_workers
 
-    def _run_job(self, job: _Runnable) -> None:
-        """Queue ``job.run()`` for a worker (synchronaut's own jobs, no ``Future``)."""
-        if self._shutdown:
-            raise RuntimeError("cannot schedule new futures after shutdown")
-        self._queue.put(job)
+    # --- submitting (any thread; Ctrl-C can land here on the main thread) ---------
+
+    def _run_job(self, job: _Runnable, nested: bool = False) -> None:
+        """Run ``job.run()`` on a worker (synchronaut's own jobs: no ``Future``).
+
+        ``nested``: a blocked worker of this pool waits for the job, which then runs
+        at once, past the limit if need be. Raises ``RuntimeError`` after shutdown,
+        or if no thread could be started for it -- and then the job never runs.
+        """
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot schedule new futures after shutdown")
+            if self._active < self._max_workers or nested:
+                idle = self._idle
+                if idle:
+                    # Hand it to the worker parked last. No call comes before the
+                    # release, so an interrupt cannot split the handoff.
+                    worker = idle[-1]
+                    del idle[-1]
+                    worker.job = job
+                    self._active += 1
+                    worker.wake.release()
+                    return
+                self._start_worker(job)
+                return
+            self._backlog.append(job)
+
+    def _start_worker(self, job: _Runnable) -> None:
+        # Under the lock: the new thread takes its first job under the same lock, so
+        # it cannot have taken it before a failed start gives it back.
+        worker = _Worker(self, job, f"{self._prefix}-{next(self._spawned)}")
         try:
-            self._idle.get_nowait()  # claim an idle worker
-        except queue.Empty:
-            self._maybe_spawn()
+            worker.thread.start()
+            self._active += 1
+            self._workers[worker] = None
+        except BaseException:
+            # "can't start new thread", or Ctrl-C inside Thread.start(): if the thread
+            # runs after all, it finds nothing to do and ends.
+            worker.job = _RETRACTED
+            worker.finished.release()
+            raise
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        """Schedule ``fn(*args, **kwargs)`` on a worker; raises RuntimeError after shutdown."""
+        """Schedule ``fn(*args, **kwargs)`` on a worker and return its ``Future``.
+
+        Raises ``RuntimeError`` after shutdown or if no thread can be started (then
+        ``fn`` never runs).
+        """
         future: Future[T] = Future()
         self._run_job(_FutureItem(future, fn, args, kwargs))
         return future
 
-    def _maybe_spawn(self) -> None:
-        with self._lock:
-            if self._shutdown or len(self._threads) >= self._max_workers:
-                return
-            self._spawned += 1
-            thread = threading.Thread(
-                target=self._worker, name=f"{self._prefix}-{self._spawned}", daemon=True
-            )
-            self._threads.add(thread)
-        thread.start()
+    # --- workers (their own threads; no signal ever lands here) -----------------
 
-    def _worker(self) -> None:
-        # Runs on a worker thread until shutdown, or until idle for _IDLE_SECONDS.
-        get = self._queue.get
-        idle = self._idle
-        take_idle = idle.get_nowait
-        try:
-            while True:
-                try:
-                    item = get(timeout=self._idle_timeout)
-                except queue.Empty:
-                    # Leave only if no submitter has counted on this idle worker; if
-                    # one has, its item is in the queue and this worker must take it.
-                    try:
-                        take_idle()
-                    except queue.Empty:
-                        continue
-                    return
-                if item is None:
-                    self._queue.put(None)  # wake the next worker for shutdown too
-                    return
-                item.run()
-                del item
-                if self._shutdown:
-                    continue
-                idle.put(None)
-        finally:
+    def _work(self, worker: _Worker) -> None:
+        _state.pool = self
+        with self._lock:
+            job = worker.job
+            worker.job = None
+            if job is _RETRACTED or worker.epoch != self._epoch:
+                return  # our start failed (the submitter raised) or we forked away
+        while True:
+            worker.running = job
+            try:
+                job.run()
+            except BaseException:  # pragma: no cover - jobs report their own errors
+                _logger.exception("synchronaut: a job raised inside a worker thread")
+            job = None
+            worker.running = None
+            job = self._next_job(worker)
+            if job is None:
+                return
+
+    def _next_job(self, worker: _Worker) -> _Runnable | None:
+        """After a job: the next one to run, or None once this worker has left."""
+        with self._lock:
+            if worker.epoch != self._epoch:
+                return None  # a forked child: this pool forgot us
+            if self._backlog and self._active <= self._max_workers:
+                return self._backlog.popleft()  # keep our slot for it
+            self._active -= 1
+            if self._closed:
+                self._leave(worker)
+                return None
+            self._idle.append(worker)
+        # Parked: a submitter (or shutdown) hands us a job and releases ``wake``.
+        timeout = -1 if self._idle_timeout is None else self._idle_timeout
+        if not worker.wake.acquire(timeout=timeout):
             with self._lock:
-                self._threads.discard(threading.current_thread())
+                if worker in self._idle:
+                    # Nobody picked us: leave. (A submitter that picks us removes us
+                    # from _idle under the lock first, so none can now.)
+                    self._leave(worker)
+                    return None
+            # Picked just as we timed out: the job is ours, and ``wake`` was released
+            # under the lock, so this returns at once.
+            worker.wake.acquire()
+        job = worker.job
+        worker.job = None
+        if job is _STOP:
+            with self._lock:
+                self._leave(worker)
+            return None
+        return job
+
+    def _leave(self, worker: _Worker) -> None:
+        # Under the lock, on the worker's thread, as it ends.
+        self._workers.pop(worker, None)
+        if worker in self._idle:
+            self._idle.remove(worker)
+        worker.finished.release()
+
+    # --- shutdown -----------------------------------------------------------------
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop accepting work; optionally cancel queued work and wait for the workers.
 
-        Calls already running finish (threads cannot be killed). With
-        ``cancel_futures=True`` queued ``submit`` futures are cancelled and queued
-        internal jobs are dropped.
+        Calls already running finish (threads cannot be killed); queued ones run
+        first unless ``cancel_futures=True``, which cancels queued ``submit`` futures
+        and fails queued internal jobs. ``wait=True`` returns once every worker has
+        ended (at once on a worker thread of this pool). Safe to call any number of
+        times, from any thread.
         """
+        cancelled: list[Any] = []
         with self._lock:
-            self._shutdown = True
-            threads = list(self._threads)
-        if cancel_futures:
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if isinstance(item, _FutureItem):
-                    item.future.cancel()
-                elif item is not None:
-                    cancel = getattr(item, "cancel", None)
-                    if cancel is not None:
-                        cancel()
-        self._queue.put(None)
+            self._closed = True
+            if cancel_futures:
+                cancelled = list(self._backlog)
+                self._backlog.clear()
+            idle = self._idle
+            while idle:
+                # Each idle worker leaves (and removes itself from _idle); an
+                # interrupt between two leaves leaves the rest for the next call.
+                worker = idle[-1]
+                del idle[-1]
+                worker.job = _STOP
+                worker.wake.release()
+            workers = list(self._workers)
+        for item in cancelled:
+            cancel = getattr(item, "cancel", None)
+            if cancel is not None:
+                cancel()
         if wait:
             current = threading.current_thread()
-            for thread in threads:
-                if thread is not current:
-                    thread.join()
+            for worker in workers:
+                if worker.thread is not current:
+                    _wait_for(worker.finished)
+
+    # --- fork and introspection -----------------------------------------------
+
+    def _after_fork_in_child(self) -> None:
+        # In a forked child: the workers' threads are gone (but perhaps this one, which
+        # finishes its job and leaves). Calls they were running or had queued fail:
+        # their callers are in this process too, and would wait forever.
+        me = threading.current_thread()
+        orphans: list[Any] = [
+            w.running for w in self._workers if w.running is not None and w.thread is not me
+        ]
+        orphans.extend(self._backlog)
+        closed = self._closed
+        self._reset()
+        self._closed = closed
+        error = RuntimeError(
+            f"{self!r}: the process forked while this call was queued or running in a "
+            "worker thread; it runs in the parent only"
+        )
+        for job in orphans:
+            fail = getattr(job, "fail", None)
+            if fail is not None:
+                fail(error)
+
+    def _snapshot(self) -> _PoolState:
+        """The pool's counters, read together under its lock."""
+        with self._lock:
+            return _PoolState(
+                len(self._idle), self._active, len(self._workers), len(self._backlog), self._closed
+            )
 
     def __repr__(self) -> str:
-        state = "shut down" if self._shutdown else "running"
+        state = "shut down" if self._closed else "running"
         return (
             f"<WorkerPool {self._prefix!r} {state}, "
-            f"{len(self._threads)}/{self._max_workers} workers>"
+            f"{len(self._workers)}/{self._max_workers} workers>"
         )
+
+
+def _wait_for(lock: Any) -> None:
+    """Block until ``lock`` is released, in slices so Ctrl-C is never lost; leave it free."""
+    while not lock.acquire(timeout=_JOIN_SLICE):
+        pass
+    lock.release()

@@ -15,15 +15,15 @@ from contextvars import Context, copy_context
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from ._backends import _require_backend
 from ._context import _INTERNAL
-from ._pinned import _AsyncioPin, _pin_loop, _TrioPin
+from ._pinned import _LoopPin, _pin_loop
 from ._validate import _check_timeout
 
 __all__ = ["sync_cm"]
 
 T = TypeVar("T")
 
-_get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
 _MISSING = object()
 _ExcInfo = tuple[type[BaseException] | None, BaseException | None, TracebackType | None]
 
@@ -76,7 +76,7 @@ class _Holder:
 
     async def enter(self) -> tuple[Any, BaseException | None]:
         """A step task: start the holder, wait until ``__aenter__`` is done."""
-        if _get_running_loop() is not None:
+        if _require_backend(f"{type(self.acm).__name__} (sync_cm)").name == "asyncio":
             self.entered, self.exit_requested, self.finished = (
                 asyncio.Event(),
                 asyncio.Event(),
@@ -166,7 +166,7 @@ class _BlockingContextManager(Generic[T]):
         self._acm = acm
         self._timeout = timeout
         self._name = f"{type(acm).__name__} (sync_cm)"
-        self._pin: _AsyncioPin | _TrioPin | None = None
+        self._pin: _LoopPin | None = None
         self._holder: _Holder | None = None
 
     def __enter__(self) -> T:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ._backends import _running_backend
+from ._backends import _require_backend
 
 T = TypeVar("T")
 
@@ -37,7 +37,7 @@ class _TimedAsyncIterator(AsyncIterator[T]):
         return self
 
     async def __anext__(self) -> T:
-        backend = _running_backend(f"the async iterator over {self._name}")
+        backend = _require_backend(f"the async iterator over {self._name}")
         return await backend._with_timeout(_anext(self._aiter), self._timeout, self._name)
 
     async def aclose(self) -> None:

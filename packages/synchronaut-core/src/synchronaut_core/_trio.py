@@ -1,33 +1,88 @@
-"""Calls made from inside ``trio.run``. Imported only once Trio is running."""
+"""Calls made from inside ``trio.run``: the Trio backend. Imported only once Trio runs.
+
+Offers the same functions as ``_asyncio`` (``_offload``, ``_with_timeout``,
+``_current_origin``); ``_backends`` says which one runs the current thread. Everything
+here runs in the calling Trio task, except ``_Job.run`` (a worker thread).
+"""
 
 from __future__ import annotations
 
+import math
+from _thread import get_ident
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
-from contextvars import Context, copy_context
+from contextvars import copy_context
 from functools import partial
 from types import CoroutineType
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import trio
 
-from ._context import _write_back
+from ._context import _InCopiedContext, _write_back
 from ._errors import _timeout_error
 from ._job import _Job, _JobRunner, _submit
+from ._thread_state import _nested_in
+
+name: Literal["trio"] = "trio"
 
 
 async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float, name: str) -> Any:
-    """Await ``coro`` in this task; cancel it after ``timeout`` (CallAnyTimeout)."""
-    with trio.move_on_after(timeout):
-        return await coro
-    # Reached only when our scope cancelled the coroutine.
-    raise _timeout_error(name, timeout)
+    """Await ``coro`` in this task; cancel it after ``timeout`` (CallAnyTimeout).
+
+    It runs in a copy of this task's context: its ContextVar changes reach the
+    caller when it finishes (returns or raises), not when it times out.
+    """
+    stepper = _InCopiedContext(coro)
+    try:
+        with trio.move_on_after(timeout) as scope:
+            value = await stepper
+    except trio.Cancelled:
+        raise  # an outer scope cancelled this task: nothing is written back
+    except BaseException:
+        _write_back(stepper.ctx)  # the callee raised: as a direct call would
+        raise
+    if scope.cancelled_caught:
+        raise _timeout_error(name, timeout)
+    _write_back(stepper.ctx)
+    return value
+
+
+_unbounded_var: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar(
+    "synchronaut_unbounded_limiter"
+)
+
+
+def _limiter_for(job: _Job) -> trio.CapacityLimiter:
+    """The thread limiter for ``job``: the run's default one, unless ``job`` is nested.
+
+    A Trio worker thread blocked in a nested call still holds its token of the run's
+    default limiter (40 threads); the sync calls made by the work it waits for must
+    not queue for a token behind it, so they take no token (see
+    ``_thread_state._nested_in``). The offload notes the limiter on the job: the
+    thread that runs it is a worker of that pool.
+    """
+    default = trio.to_thread.current_default_thread_limiter()
+    job.pool = default
+    if default not in job.ctx.get(_nested_in, ()):
+        return default
+    try:
+        return _unbounded_var.get()
+    except LookupError:
+        unbounded = trio.CapacityLimiter(math.inf)
+        _unbounded_var.set(unbounded)
+        return unbounded
+
+
+def _current_origin() -> object:
+    """This run's token: work offloaded from here sends its coroutines back to it."""
+    return trio.lowlevel.current_trio_token()
 
 
 async def _wait_for_job(job: _Job, executor: Executor | _JobRunner | None) -> None:
     # In this Trio task; returns when the job has run (its outcome is on the job).
     if executor is None:
-        await trio.to_thread.run_sync(job.run, abandon_on_cancel=True)
+        limiter = _limiter_for(job)
+        await trio.to_thread.run_sync(job.run, abandon_on_cancel=True, limiter=limiter)
         return
     done = trio.Event()
     # Runs on the worker thread; RunFinishedError (a RuntimeError) if trio.run has
@@ -52,9 +107,9 @@ async def _offload(
     with one, the call goes to that executor. On timeout or cancellation the thread
     is abandoned and told so through ``check_cancelled()``.
     """
-    ctx = copy_context()
-    job = _Job(func, args, kwargs, ctx, name)
+    job = _Job(func, args, kwargs, copy_context(), name)
     job.origin = trio.lowlevel.current_trio_token()
+    job.origin_thread = get_ident()
     timed_out = False
     try:
         if timeout is None:
@@ -76,36 +131,3 @@ async def _offload(
         coro = cast("Coroutine[Any, Any, Any]", value)
         return await (coro if timeout is None else _with_timeout(coro, timeout, name))
     return value
-
-
-def _run_from_thread(
-    token: trio.lowlevel.TrioToken,
-    coro: Coroutine[Any, Any, Any],
-    timeout: float | None,
-    name: str,
-) -> Any:
-    """Run ``coro`` in the Trio run behind ``token``, from a worker thread; block for it.
-
-    Used for loop affinity: the worker was started (via synchronaut) by a task of that
-    run. Trio runs the coroutine in a copy of this thread's context; its changes are
-    captured at the end and written back here.
-    """
-    captured: list[Context] = []
-
-    async def in_trio() -> Any:
-        # Runs as a Trio system task in the trio.run thread.
-        try:
-            return await (coro if timeout is None else _with_timeout(coro, timeout, name))
-        finally:
-            captured.append(copy_context())
-
-    try:
-        return trio.from_thread.run(in_trio, trio_token=token)
-    except trio.RunFinishedError as exc:
-        coro.close()
-        raise RuntimeError(
-            f"cannot run {name}: the Trio run that started this thread has finished"
-        ) from exc
-    finally:
-        if captured:
-            _write_back(captured[0])

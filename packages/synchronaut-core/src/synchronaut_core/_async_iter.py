@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import collections
 import logging
+from _thread import get_ident
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextvars import copy_context
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from ._backends import _current_origin, _running_backend
+from ._backends import _require_backend
 from ._job import _Job, _JobRunner, _submit
-from ._pool import WorkerPool
 from ._sensitive import _sensitive_runner
+from ._thread_pin import _ThreadPin
 from ._validate import _check_read_ahead, _check_timeout
 
 __all__ = ["ThreadIterator", "async_iter"]
@@ -151,19 +152,20 @@ class _Source(Generic[T]):
             _logger.debug("synchronaut: closing a sync iterator failed", exc_info=True)
 
 
-def _pump(runner: WorkerPool | _JobRunner, name: str) -> Callable[[Callable[[], None]], None]:
+def _pump(runner: _JobRunner, name: str, origin: object) -> Callable[[Callable[[], None]], None]:
     """What queues a read-ahead job on ``runner`` (from its own thread; see _Source).
 
     Each job runs in a copy of the consumer's context as it was at the first step
     (changes made there are not written back), and async calls the generator makes
-    go back to the consumer's loop, as for its steps.
+    go back to the consumer's loop (``origin``, run by this thread), as for its steps.
     """
     ctx = copy_context()
-    origin = _current_origin()
+    origin_thread = get_ident()
 
     def pump(produce: Callable[[], None]) -> None:
         job = _Job(produce, (), _NO_KWARGS, ctx.copy(), name)
         job.origin = origin
+        job.origin_thread = origin_thread
         _submit(runner, job)
 
     return pump
@@ -209,13 +211,13 @@ class ThreadIterator(AsyncIterator[T]):
         *,
         timeout: float | None,
         read_ahead: int,
-        runner: WorkerPool | _JobRunner | None,
+        runner: _JobRunner | None,
         name: str,
     ) -> None:
         self._source = _Source(iterable, read_ahead)
         self._timeout = timeout
         self._read_ahead = read_ahead
-        # None: a dedicated one-thread pool, made on the first step and owned here.
+        # None: a dedicated thread, made on the first step and owned here.
         self._runner = runner
         self._owns_runner = runner is None
         self._name = name
@@ -228,16 +230,15 @@ class ThreadIterator(AsyncIterator[T]):
     async def __anext__(self) -> T:
         if self._done:
             raise StopAsyncIteration
-        backend = _running_backend(f"the iterator over {self._name}")
+        backend = _require_backend(f"the iterator over {self._name}")
         runner = self._runner
         if runner is None:
-            # idle_timeout=None: the worker never leaves, so every step of this
-            # generator runs on the same thread until we release it.
-            runner = self._runner = WorkerPool(
-                1, thread_name_prefix="synchronaut-gen", idle_timeout=None
+            # Every step of this generator runs on this one thread until we release it.
+            runner = self._runner = _ThreadPin(
+                "synchronaut-gen-1", ended=f"the iteration over {self._name} has ended"
             )
         if self._read_ahead and not self._started:
-            self._source.pump = _pump(runner, self._name)
+            self._source.pump = _pump(runner, self._name, backend._current_origin())
         self._started = True
         try:
             outcome = await backend._offload(
@@ -266,8 +267,8 @@ class ThreadIterator(AsyncIterator[T]):
         if close and self._started:
             job = _Job(source.close_quietly, (), _NO_KWARGS, copy_context(), self._name)
             _submit(runner, job)
-        if self._owns_runner and isinstance(runner, WorkerPool):
-            runner.shutdown(wait=False)  # the worker exits once its queue is done
+        if self._owns_runner and isinstance(runner, _ThreadPin):
+            runner.release()  # the thread ends once its queue is done
 
     async def aclose(self) -> None:
         """Close the sync iterator on its thread (its ``finally`` runs) and wait for it.
@@ -282,7 +283,7 @@ class ThreadIterator(AsyncIterator[T]):
             return
         self._done = True
         self._source.closing = True
-        backend = _running_backend(f"the iterator over {self._name}")
+        backend = _require_backend(f"the iterator over {self._name}")
         try:
             await backend._offload(
                 self._source.close, (), _NO_KWARGS, self._timeout, self._runner, self._name

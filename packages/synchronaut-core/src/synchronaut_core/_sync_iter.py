@@ -16,7 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ._pinned import _AsyncioPin, _pin_loop, _TrioPin
+from ._pinned import _LoopPin, _pin_loop
 from ._validate import _check_timeout
 
 __all__ = ["BlockingIterator", "sync_iter"]
@@ -100,7 +100,7 @@ class BlockingIterator(Iterator[T]):
         source: AsyncIterable[T],
         timeout: float | None,
         name: str,
-        pin: _AsyncioPin | _TrioPin,
+        pin: _LoopPin,
     ) -> None:
         # Only the pinned loop's thread touches ``_source``/``_aiter`` while a step
         # runs; the consumer's thread touches them between steps (it is blocked

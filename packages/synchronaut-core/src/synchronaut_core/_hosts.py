@@ -1,0 +1,91 @@
+"""The event loops a waiting sync thread can hand a coroutine to.
+
+Three kinds: a loop synchronaut runs in a thread of its own (``_loop._LoopThread``:
+the background loop and spares), an asyncio loop it does not own (the one that
+offloaded the current sync call: loop affinity), and a Trio run (likewise). Each
+says which thread runs it (for ``_waits._closes_cycle``), whether it still runs,
+and how to schedule a callback on it from another thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
+
+
+class _LoopHost(Protocol):
+    """What a waiting sync caller needs of the loop it hands work to."""
+
+    kind: Literal["asyncio", "trio"]
+    #: Set once the loop takes no new calls (shutdown, a stop, a stuck loop retired).
+    closing: bool
+    #: Set at interpreter exit: daemon callers stay parked instead of failing.
+    exiting: bool
+    #: The loop stopped without shutdown() asking (for the error message).
+    stopped_unexpectedly: bool
+
+    @property
+    def ident(self) -> int | None: ...
+
+    def alive(self) -> bool: ...
+
+    def post(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` on the loop's thread soon (any thread); RuntimeError if gone."""
+        ...
+
+
+class _ForeignLoop:
+    """An asyncio loop synchronaut does not own: the one a sync call was offloaded from."""
+
+    __slots__ = ("_ident", "loop")
+    kind: Literal["asyncio"] = "asyncio"
+    closing = False
+    exiting = False
+    stopped_unexpectedly = False
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ident: int | None) -> None:
+        self.loop = loop
+        self._ident = ident
+
+    @property
+    def ident(self) -> int | None:
+        return self._ident
+
+    def alive(self) -> bool:
+        return self.loop.is_running() and not self.loop.is_closed()
+
+    def post(self, callback: Callable[[], object]) -> None:
+        self.loop.call_soon_threadsafe(callback)
+
+
+class _TrioRun:
+    """A ``trio.run`` in another thread, reached through its ``TrioToken``."""
+
+    __slots__ = ("_ident", "token")
+    kind: Literal["trio"] = "trio"
+    closing = False
+    exiting = False
+    stopped_unexpectedly = False
+
+    def __init__(self, token: Any, ident: int | None) -> None:
+        self.token = token
+        self._ident = ident
+
+    @property
+    def ident(self) -> int | None:
+        return self._ident
+
+    def alive(self) -> bool:
+        try:
+            self.token.run_sync_soon(_noop)
+        except RuntimeError:  # trio.RunFinishedError
+            return False
+        return True
+
+    def post(self, callback: Callable[[], object]) -> None:
+        self.token.run_sync_soon(callback)
+
+
+def _noop() -> None:
+    return None

@@ -1,0 +1,529 @@
+"""A coroutine run on an event loop in another thread while a sync thread waits for it.
+
+The waiting side is a ``_Wait`` (see ``_waits``: published, serving, interruptible,
+bounded); this module adds what is particular to a coroutine: it becomes a task on
+an asyncio loop, or a system task in a Trio run, in a copy of the caller's context;
+the loop enforces ``timeout`` (and the waiter too, should the loop be stuck); and the
+waiting thread is the *thread-sensitive window* of everything below the coroutine:
+the coroutine's context names this call in ``_sensitive._target``, so any
+thread-sensitive sync call made below it, from whichever task or worker thread,
+comes back to the waiting thread's inbox and runs there.
+
+Who owns the coroutine: whoever takes it out of ``coro`` under ``lock`` -- the loop's
+thread to run it (``_start``), or the waiting thread to close it or run it elsewhere
+(``take_back``). Exactly one of them gets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from _thread import allocate_lock
+from collections.abc import Callable, Coroutine
+from contextvars import Context, copy_context
+from typing import Any, cast
+
+from . import _fork, _loop, _placement
+from ._context import _write_back
+from ._errors import CallCancelled, _timeout_error
+from ._hosts import _LoopHost
+from ._job import _Job, _JobRunner
+from ._sensitive import _default_thread, _target
+from ._waits import _LIVENESS_SLICE, _closes_cycle, _mark_nested, _Wait
+
+_logger = logging.getLogger("synchronaut")
+
+_EAGER_START = sys.version_info >= (3, 12)
+_TASK_CONTEXT = sys.version_info >= (3, 11)
+
+#: Past a deadline, how long the waiter leaves the loop to enforce it itself.
+_ENFORCE_SLACK = 0.05
+#: How long a loop may take to run a probe callback before it counts as stuck.
+_STUCK_PROBE = 0.5
+#: How often the waiter looks again while a deadline or a cancellation is overdue.
+_PROBE_SLICE = 0.05
+#: How long cancelled or timed-out work may take to finish (its ``finally`` blocks)
+#: before the waiter stops waiting for it.
+_CANCEL_GRACE = 5.0
+
+#: What ``wait()`` returns when the call never started because its loop was stopping:
+#: the caller still holds the coroutine, untouched, and runs it on a fresh loop.
+_MOVED: Any = object()
+
+#: A coroutine, or a function of no arguments making one (made on the loop's thread).
+_CoroOrMaker = Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]]
+
+
+def _discard(coro: _CoroOrMaker | None) -> None:
+    """Drop a coroutine that will never run (closed: no "never awaited"), or its maker."""
+    if coro is not None and not callable(coro):
+        coro.close()
+
+
+class _LoopCall(_Wait, _JobRunner):
+    """One coroutine run on ``host`` for the sync thread waiting in ``wait()``."""
+
+    __slots__ = (
+        "abandoned",
+        "baseline",
+        "cancel_requested",
+        "coro",
+        "ctx",
+        "deadline",
+        "epoch",
+        "error",
+        "finished",
+        "gone_at",
+        "host",
+        "inner",
+        "lock",
+        "movable",
+        "moved",
+        "open",
+        "probe_seen",
+        "probe_sent",
+        "scope",
+        "spare",
+        "stuck",
+        "task",
+        "timed_out",
+        "timeout",
+        "timer",
+        "value",
+    )
+
+    def __init__(
+        self,
+        host: _LoopHost,
+        coro: _CoroOrMaker,
+        ctx: Context,
+        timeout: float | None,
+        name: str,
+        movable: bool,
+    ) -> None:
+        super().__init__(name)
+        self.host = host
+        self.coro: _CoroOrMaker | None = coro
+        # May the call run on another loop than ``host`` (before it starts)? A plain
+        # call: yes. A step of an object bound to its loop (a pinned iterator): no.
+        self.movable = movable
+        self.moved = False
+        self.ctx = ctx
+        ctx.run(_target.set, self)
+        self.baseline = ctx.copy()
+        self.timeout = timeout
+        self.deadline: float | None = None
+        self.lock = allocate_lock()
+        # The thread-sensitive window: open while the caller waits (see _run_job).
+        self.open = True
+        self.epoch = _fork._epoch
+        # Loop-thread state: the task (asyncio) or cancel scope (Trio), its timer.
+        self.task: asyncio.Task[Any] | None = None
+        self.inner: Coroutine[Any, Any, Any] | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.scope: Any = None
+        self.cancel_requested = False
+        # The outcome, written on the loop's thread before ``_complete``.
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.finished = False  # the coroutine returned or raised by itself
+        self.timed_out = False
+        # Waiter-thread state.
+        self.abandoned = False
+        self.stuck = False
+        self.probe_sent: float | None = None
+        self.probe_seen = False
+        self.gone_at: float | None = None
+        self.spare: _loop._LoopThread | None = None
+
+    # --- the thread-sensitive window (any thread) ---------------------------
+
+    def _run_job(self, job: _Job) -> None:
+        # A thread-sensitive sync call made below the coroutine: to the waiting
+        # thread's inbox while it waits. Once it has moved on (a task outlived the
+        # call that started it), or in a forked child, the process-wide thread.
+        with self.lock:
+            inbox = self.inbox
+            if self.open and inbox is not None and self.epoch == _fork._epoch:
+                inbox.put(job)
+                return
+        fallback = _default_thread()
+        job.runner = fallback
+        fallback._run_job(job)
+
+    # --- the waiting thread -----------------------------------------------------
+
+    def target_thread(self) -> int | None:
+        return self.host.ident
+
+    def _handover(self) -> None:
+        host = self.host
+        if _closes_cycle(host.ident):
+            # The loop's thread waits, directly or through others, for this thread:
+            # work queued there would never start.
+            if not self.movable:
+                raise RuntimeError(
+                    f"cannot run {self.name}: the event loop it is bound to is blocked "
+                    "waiting for this thread (a blocking call made on that loop's "
+                    "thread), so it would never run; use it from async code on its "
+                    "loop instead"
+                )
+            host, self.spare = _placement._fallback_host(self.name)
+            self.host = host
+        _mark_nested(self.ctx, self.pool)
+        if self.timeout is not None:
+            self.deadline = time.monotonic() + self.timeout
+        try:
+            host.post(self._start)
+        except RuntimeError as exc:  # the loop closed under us
+            if host.exiting:
+                _loop._park_if_exiting()
+            if self.movable and self.take_back() is not None:
+                self.moved = True
+                self.done = True
+                return
+            raise RuntimeError(
+                f"cannot run {self.name}: synchronaut's event loop is closed"
+            ) from exc
+
+    def take_back(self) -> _CoroOrMaker | None:
+        """The coroutine (or maker), if the loop has not taken it to run; else None."""
+        with self.lock:
+            coro, self.coro = self.coro, None
+        return coro
+
+    def _next_slice(self) -> float:
+        if self.caller_gone is not None:
+            return _PROBE_SLICE
+        deadline = self.deadline
+        if deadline is None:
+            return _LIVENESS_SLICE
+        due = deadline + _ENFORCE_SLACK - time.monotonic()
+        return min(_LIVENESS_SLICE, due) if due > 0 else _PROBE_SLICE
+
+    def _check(self) -> None:
+        host = self.host
+        if host.exiting:
+            return  # interpreter exit: stay parked until frozen (see _loop)
+        if self.movable and (host.closing or not host.alive()) and self.take_back() is not None:
+            # Queued behind a loop that takes no more calls (retired as stuck, or
+            # stopped before it reached ours): run it elsewhere.
+            self.moved = True
+            self.done = True
+            return
+        if not host.alive():
+            raise RuntimeError(f"synchronaut's event loop stopped before {self.name} finished")
+        now = time.monotonic()
+        if self.caller_gone is not None:
+            # Cancelled on its loop (see _cancel_work): let it run its cleanup.
+            if self.gone_at is None:
+                self.gone_at = now
+            elif now - self.gone_at >= _CANCEL_GRACE:
+                _logger.warning(
+                    "synchronaut: %s did not finish within %ss of being cancelled; abandoned",
+                    self.name,
+                    _CANCEL_GRACE,
+                )
+                raise CallCancelled(f"{self.caller_gone}; {self.name} was abandoned")
+            return
+        deadline = self.deadline
+        if deadline is None or now < deadline + _ENFORCE_SLACK:
+            return
+        # Past the deadline and the loop has not ended the call: is it turning?
+        if self.probe_sent is None:
+            self.probe_sent = now
+            with contextlib.suppress(RuntimeError):  # closed: alive() says so next time
+                host.post(self._probe)
+            return
+        if not self.probe_seen and now - self.probe_sent >= _STUCK_PROBE:
+            # Something blocks the loop's thread (a coroutine calling time.sleep, a
+            # blocking read): if it is the background loop, later calls go to a
+            # fresh one instead of queueing behind it.
+            self.stuck = True
+            retired = _loop._retire_stuck(host)
+            _logger.warning(
+                "synchronaut: the event loop running %s did not enforce its %ss timeout "
+                "(is something blocking the loop?); giving up on it%s",
+                self.name,
+                self.timeout,
+                "; later calls go to a new loop" if retired else "",
+            )
+            raise _timeout_error(self.name, self.timeout)  # type: ignore[arg-type]
+        if now >= deadline + _CANCEL_GRACE:
+            _logger.warning(
+                "synchronaut: %s ignored its cancellation at its %ss timeout; abandoned",
+                self.name,
+                self.timeout,
+            )
+            raise _timeout_error(self.name, self.timeout)  # type: ignore[arg-type]
+
+    def _cancel_work(self) -> None:
+        # Any thread: the caller of the job this thread runs gave up.
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to stop
+            self.host.post(self._cancel_on_loop)
+
+    def _abandon(self, exc: BaseException) -> None:
+        # The waiter stops waiting (Ctrl-C, a dead or stuck loop): stop the coroutine
+        # too -- close it here if the loop has not taken it, else cancel it there.
+        self.abandoned = True
+        coro = self.take_back()
+        if coro is not None:
+            _discard(coro)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nothing to stop
+            self.host.post(self._cancel_on_loop)
+
+    def _leave(self) -> None:
+        with self.lock:
+            self.open = False  # thread-sensitive calls go elsewhere from now on
+        super()._leave()
+        spare, self.spare = self.spare, None
+        if spare is not None:
+            # Started for this call alone. A stuck one is not waited for: its thread
+            # is a daemon, and stops itself if it ever turns again.
+            spare.stop(timeout=0 if self.stuck or self.abandoned else 1.0)
+
+    def _outcome(self) -> Any:
+        if self.moved:
+            return _MOVED
+        if self.finished:
+            # The coroutine returned or raised by itself: its ContextVar changes
+            # reach the caller, as with a direct call. (One that timed out or was
+            # cancelled writes nothing back: the caller never got its result.)
+            _write_back(self.ctx, self.baseline)
+        error = self.error
+        if error is not None:
+            self.error = None  # no cycle: call -> error -> traceback -> this frame
+            try:
+                raise error
+            finally:
+                del error
+        return self.value
+
+    # --- on the loop's thread ---------------------------------------------------
+
+    def _probe(self) -> None:
+        self.probe_seen = True
+
+    def _cancel_on_loop(self) -> None:
+        self.cancel_requested = True
+        if self.task is not None:
+            self.task.cancel()
+        elif self.scope is not None:
+            self.scope.cancel()
+
+    def _start(self) -> None:
+        with self.lock:
+            coro, self.coro = self.coro, None
+            moved = coro is not None and self.movable and self.host.closing
+        if moved:
+            # The loop is stopping (shutdown(), a stop nobody asked for, a stuck loop
+            # retired): the caller, which still holds the coroutine, runs it on a
+            # fresh loop. Nothing has run, so nothing runs twice.
+            self.moved = True
+            self._complete()
+            return
+        if coro is None:
+            return  # taken back by an interrupted caller (who closed it)
+        if self.abandoned:
+            _discard(coro)  # the caller left before we started: never run it
+            return
+        if self.caller_gone is not None:
+            _discard(coro)
+            self.error = CallCancelled(f"{self.caller_gone}; {self.name} was not started")
+            self._complete()
+            return
+        if self.host.closing:
+            # A call bound to this loop (a pinned iterator's next step, a loop-affine
+            # call) reaching it after it began to stop: a task started now would miss
+            # the cancel sweep of _finish_pending and race its shutdown_asyncgens (an
+            # async generator "already running"). Refuse it.
+            _discard(coro)
+            if self.host.exiting:
+                return  # leave the daemon caller parked (see _loop._LoopThread.exiting)
+            self.error = RuntimeError(
+                f"cannot run {self.name}: synchronaut's event loop "
+                + ("was stopped" if self.host.stopped_unexpectedly else "is shutting down")
+            )
+            self._complete()
+            return
+        if callable(coro):
+            # Made here, on the loop thread, which no signal interrupts: a Ctrl-C in
+            # the caller's thread can never leave a coroutine made but not owned.
+            try:
+                coro = self.ctx.run(coro)
+            except BaseException as exc:  # its arguments did not fit, say
+                self.error = exc
+                self.finished = True
+                self._complete()
+                return
+        if self.host.kind == "trio":
+            self._spawn_in_trio(coro)
+        else:
+            self._start_task(coro)
+
+    # asyncio
+
+    def _start_task(self, coro: Coroutine[Any, Any, Any]) -> None:
+        loop = cast("Any", self.host).loop
+        task: asyncio.Task[Any]
+        guarded = _guarded(coro, self)
+        self.inner = coro
+        try:
+            if _EAGER_START:
+                # Runs the coroutine's first step right here: a call that finishes
+                # without suspending costs no further loop iteration.
+                task = cast(
+                    "asyncio.Task[Any]",
+                    asyncio.Task(guarded, loop=loop, context=self.ctx, eager_start=True),  # pyright: ignore[reportCallIssue]
+                )
+            elif _TASK_CONTEXT:
+                task = cast("asyncio.Task[Any]", loop.create_task(guarded, context=self.ctx))  # pyright: ignore[reportCallIssue]
+            else:
+                # 3.10: a task copies the context it is created in, so the callee's
+                # changes are captured from inside it (see _guarded).
+                task = self.ctx.run(loop.create_task, guarded)
+        except BaseException as exc:
+            guarded.close()
+            coro.close()
+            self.error = exc
+            self._complete()
+            return
+        if task.done():
+            self._finish_task(task)
+            return
+        self.task = task
+        if self.timeout is not None:
+            self.timer = loop.call_later(self.timeout, self._expire)
+        task.add_done_callback(self._finish_task)
+
+    def _expire(self) -> None:
+        self.timed_out = True
+        if self.task is not None:
+            self.task.cancel()
+
+    def _finish_task(self, task: asyncio.Task[Any]) -> None:
+        # The task is done. One cancelled before its first step (a loop stopping, a
+        # caller interrupted, right after start) never ran _guarded, so the coroutine
+        # it holds was never awaited: close it (a no-op for one that ran).
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            inner.close()
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.task = None
+        try:
+            value = task.result()
+            if self.error is None:
+                self.value = value
+                self.finished = True
+        except asyncio.CancelledError as exc:
+            if self.host.exiting:
+                return  # leave the daemon caller parked (see _loop._LoopThread.exiting)
+            self.error = self._cancellation_error(exc)
+        except BaseException as exc:
+            self.error = exc
+            self.finished = True
+        self._complete()
+
+    def _cancellation_error(self, exc: BaseException | None) -> BaseException:
+        # Why the coroutine was cancelled, as its waiting caller should hear it
+        # (``exc``: the CancelledError that ended its task, if there is one).
+        if self.caller_gone is not None:
+            error: BaseException = CallCancelled(f"{self.caller_gone}; {self.name} was cancelled")
+        elif self.timed_out:
+            return _timeout_error(self.name, self.timeout)  # type: ignore[arg-type]
+        elif self.host.stopped_unexpectedly:
+            error = RuntimeError(
+                f"synchronaut's event loop was stopped while {self.name} was running "
+                "(did code running on it call loop.stop()?); the next call starts a new loop"
+            )
+        elif self.host.closing:
+            error = RuntimeError(
+                f"synchronaut's event loop was shut down while {self.name} was running"
+            )
+        elif exc is not None:
+            return exc  # cancelled by someone else (another task, itself)
+        else:  # pragma: no cover - only our own scope cancels a Trio call
+            error = RuntimeError(f"{self.name} was cancelled")
+        error.__cause__ = exc
+        return error
+
+    # Trio
+
+    def _spawn_in_trio(self, coro: Coroutine[Any, Any, Any]) -> None:
+        import trio
+
+        try:
+            # A system task, in the caller's context copy (used as it is, so the
+            # callee's changes land there), outside every user nursery: it cannot be
+            # cancelled by the code that happens to run the Trio thread.
+            trio.lowlevel.spawn_system_task(self._trio_main, coro, context=self.ctx, name=self.name)
+        except BaseException as exc:  # the run is shutting down
+            coro.close()
+            self.error = RuntimeError(f"cannot run {self.name}: the Trio run is finishing")
+            self.error.__cause__ = exc
+            self._complete()
+
+    async def _trio_main(self, coro: Coroutine[Any, Any, Any]) -> None:
+        # The system task. Never raises: an error out of a system task crashes the run.
+        import trio
+
+        scope = trio.CancelScope()
+        if self.timeout is not None:
+            scope.deadline = trio.current_time() + self.timeout
+        self.scope = scope
+        if self.cancel_requested:
+            scope.cancel()
+        try:
+            with scope:
+                value = await coro
+        except trio.Cancelled as exc:
+            # Not our scope's: the run is ending and cancels its system tasks.
+            error = RuntimeError(f"the Trio run finished while {self.name} was running")
+            error.__cause__ = exc
+            self.error = error
+        except BaseException as exc:
+            self.error = exc
+            self.finished = True
+        else:
+            if scope.cancelled_caught:
+                self.timed_out = not self.cancel_requested
+                self.error = self._cancellation_error(None)
+            else:
+                self.value = value
+                self.finished = True
+        finally:
+            self.scope = None
+            coro.close()
+            self._complete()
+
+
+async def _guarded(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> Any:
+    # Runs as the asyncio task, on the loop's thread.
+    try:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # asyncio re-raises these out of the loop's run_forever(), which would kill
+        # a loop other callers share: hand them to the blocked caller instead.
+        call.error = exc
+        call.finished = True
+        return None
+    finally:
+        if not _TASK_CONTEXT:
+            call.ctx = copy_context()
+
+
+def _run_on(
+    host: _LoopHost, coro: _CoroOrMaker, timeout: float | None, name: str, movable: bool
+) -> Any:
+    """Run ``coro`` on ``host`` in a copy of this thread's context; block for its outcome.
+
+    Returns ``_MOVED`` if a movable call never started (its loop was stopping); the
+    caller still owns ``coro`` then.
+    """
+    return _LoopCall(host, coro, copy_context(), timeout, name, movable).wait()

@@ -1,0 +1,82 @@
+"""Which loop and which thread run a piece of work: decided here, and only here.
+
+- A coroutine that sync code blocks on runs on the loop that offloaded this thread's
+  call, if synchronaut did and it still runs (*loop affinity*: loop-bound objects such
+  as asyncio locks, async DB pools and HTTP sessions keep working); else on the shared
+  background loop (``_preferred_host``). If that loop's thread waits, directly or
+  through others, on this thread, the coroutine goes to the background loop instead,
+  or, if that one waits on us too, to a spare loop started for it
+  (``_fallback_host``; checked by the call once it is published, see ``_loop_calls``).
+- An async object driven by blocking calls (an async generator, an async context
+  manager) is pinned, once, to the loop chosen the same way (``_pin_host``): all its
+  steps run there.
+- Thread-sensitive sync calls run where ``_sensitive._sensitive_runner`` says: the
+  thread waiting on the coroutine they were made below, else a dedicated thread.
+- Other offloaded sync calls run in ``executor=`` or the default executor
+  (``_executor``); under Trio without an executor, on Trio's own worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from . import _loop
+from ._hosts import _ForeignLoop, _LoopHost, _TrioRun
+from ._thread_state import _state
+from ._waits import _closes_cycle
+
+_logger = logging.getLogger("synchronaut")
+
+
+def _affinity_host() -> _LoopHost | None:
+    """The loop whose task offloaded the call this thread runs, if it still runs."""
+    job = _state.job
+    if job is None or job.origin is None:
+        return None
+    origin = job.origin
+    if isinstance(origin, asyncio.AbstractEventLoop):
+        if origin.is_running() and not origin.is_closed():
+            return _ForeignLoop(origin, job.origin_thread)
+        return None
+    return _TrioRun(origin, job.origin_thread)  # a TrioToken (a finished run fails clearly)
+
+
+def _preferred_host() -> _LoopHost:
+    """Where a coroutine that this (sync) thread blocks on should run."""
+    host = _affinity_host()
+    if host is not None:
+        return host
+    return _loop._get_background()
+
+
+def _fallback_host(name: str) -> tuple[_LoopHost, _loop._LoopThread | None]:
+    """The loop for a call whose preferred loop waits on this thread; and a spare to stop.
+
+    The background loop if it is free of that cycle, else a new loop in a thread of
+    its own for this call alone (the caller stops it): this thread cannot wait for
+    a loop whose thread waits for this thread.
+    """
+    background = _loop._get_background()
+    if not _closes_cycle(background.ident):
+        return background, None
+    _logger.warning(
+        "synchronaut: blocking call to %s made where its loop cannot run it (that loop's "
+        "thread is waiting for this one); running it on a temporary loop (await it "
+        "instead to keep the loop free)",
+        name,
+    )
+    spare = _loop._start_spare()
+    return spare, spare
+
+
+def _pin_host(name: str) -> tuple[_LoopHost, _loop._LoopThread | None]:
+    """The loop an async object driven from this thread lives on, chosen once.
+
+    Returns the loop and, when one had to be started for the object, the spare loop
+    to stop once the object is done with it.
+    """
+    host = _preferred_host()
+    if not _closes_cycle(host.ident):
+        return host, None
+    return _fallback_host(name)

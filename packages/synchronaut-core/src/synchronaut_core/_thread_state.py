@@ -1,0 +1,45 @@
+"""What the current thread is doing for synchronaut: the call it runs, the wait it is in.
+
+One thread-local, read by every module that must know "where am I?": the offloaded
+call this thread runs (for ``check_cancelled()``, loop affinity and cancellation
+reaching nested waits), the bounded pool it is a worker of, and its innermost
+synchronous wait with the inbox that wakes it (see ``_waits``). And one ContextVar,
+``_nested_in``: the bounded pools that have a worker blocked, waiting, above the
+current context -- work submitted from here to one of them is that worker's own
+nested work, and gets a thread even past the pool's limit (see ``_pool``).
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+from queue import SimpleQueue
+from typing import TYPE_CHECKING, Any
+
+from ._context import _INTERNAL
+
+if TYPE_CHECKING:
+    from ._job import _Job
+    from ._waits import _Wait
+
+
+class _ThreadState(threading.local):
+    # Class attributes are the defaults every thread starts with.
+    #: The offloaded call this thread is running (set by ``_Job.run`` around the callee).
+    job: _Job | None = None
+    #: The bounded pool this thread is a worker of (a WorkerPool, or a Trio run's
+    #: thread limiter), if it is one.
+    pool: object = None
+    #: The innermost synchronous wait this thread is parked in (see ``_waits``).
+    wait: _Wait | None = None
+    #: Where completions and thread-sensitive jobs reach this thread while it waits;
+    #: made on the thread's first wait, shared by the waits nested on it.
+    inbox: SimpleQueue[Any] | None = None
+
+
+_state = _ThreadState()
+
+
+#: Bounded pools with a worker blocked in a wait above this context (see ``_pool``).
+_nested_in: ContextVar[tuple[object, ...]] = ContextVar("synchronaut_nested_in", default=())
+_INTERNAL.add(_nested_in)

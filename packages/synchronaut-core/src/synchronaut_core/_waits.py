@@ -1,0 +1,316 @@
+"""Synchronous waits: the one place where a thread blocks until another thread acts.
+
+Every blocking call synchronaut makes -- sync code waiting for a coroutine on an event
+loop, for a sync call in an executor, for a step of an async generator -- parks its
+thread in a ``_Wait``. Waiting one way everywhere is what keeps the library free of
+deadlocks by construction. The rule: **a thread that blocks waiting for work never
+holds a resource that this work needs.**
+
+- *Who waits on whom is known.* A wait publishes itself in ``_blocked`` (thread ->
+  its innermost wait) before any work is handed over, and ``target_thread()`` names
+  the thread that must act next. Before work is scheduled onto a loop, or a thread is
+  joined, ``_closes_cycle`` follows that chain: if it leads back to the current
+  thread, the work goes elsewhere (a movable call: another loop) or is refused with
+  an error that says why (work bound to that loop). So no work waits on a loop whose
+  thread waits, directly or through others, on the waiter.
+- *A blocked thread serves.* Its inbox receives the thread-sensitive calls made below
+  the coroutine it waits for (see ``_loop_calls``), and it runs them while it waits;
+  nested waits on one thread share the inbox.
+- *A blocked worker's own work always gets a thread.* When a pool worker (or a Trio
+  worker thread) waits, the work it waits for is marked, in its context, as nested
+  in that pool (``_thread_state._nested_in``); whatever sync call that work submits
+  to the same pool gets a thread at once, past the pool's limit if need be (see
+  ``_pool``), instead of queueing behind the blocked workers.
+- *Waits are bounded and interruptible.* A wait sleeps a second at most at a time,
+  so a Ctrl-C that lands just before it starts is raised within a second; it checks
+  that the other side is alive, and enforces its deadline itself when the other
+  side cannot.
+- *Cancellation flows down.* When the caller of the job this thread runs gives up,
+  the job's current wait is cancelled: its work is cancelled too, and the waiting
+  code gets ``CallCancelled``.
+"""
+
+from __future__ import annotations
+
+import time
+from _thread import get_ident
+from contextvars import Context
+from queue import Empty, SimpleQueue
+from typing import Any
+
+from ._errors import CallCancelled, _timeout_error
+from ._job import _Job, _JobRunner, _submit
+from ._thread_state import _nested_in, _state
+
+#: Longest sleep of a wait: how soon a Ctrl-C that landed just before it is raised,
+#: and how often it checks that the other side is alive.
+_LIVENESS_SLICE = 1.0
+#: A bound on the chain of waits followed by ``_closes_cycle`` (nobody nests this deep).
+_MAX_CHAIN = 100_000
+
+#: thread ident -> the innermost wait that thread is parked in. Written only by the
+#: thread itself (entering and leaving its waits), read by any thread.
+_blocked: dict[int, _Wait] = {}
+
+
+def _closes_cycle(ident: int | None) -> bool:
+    """Would this thread, by waiting on thread ``ident``, end up waiting on itself?
+
+    Follows the waits from ``ident``: the thread it waits on, the one that one waits
+    on, ... True if the chain comes back here. False once it reaches a thread that
+    is not waiting (it will act), or work that no thread runs yet (``None``: a queued
+    job: a blocked worker's nested work always gets a thread, other queued work gets
+    one when a running worker finishes).
+    """
+    me = get_ident()
+    for _ in range(_MAX_CHAIN):
+        if ident is None:
+            return False
+        if ident == me:
+            return True
+        wait = _blocked.get(ident)
+        if wait is None:
+            return False
+        ident = wait.target_thread()
+    return False  # pragma: no cover - a chain that long is not a program
+
+
+class _Wait:
+    """One synchronous wait of the current thread for work done by another thread.
+
+    Subclasses say how the work is handed over, what to check when nothing happens
+    for a while, and how to stop the work; ``wait()`` is the same for all. Any thread
+    may call ``_complete`` (the work is done) and ``cancel_from_caller``; everything
+    else runs on the waiting thread.
+    """
+
+    __slots__ = ("caller_gone", "done", "ident", "inbox", "job", "name", "outer", "pool")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # Set, then the inbox is poked, by whoever finishes the work (any thread).
+        self.done = False
+        # Why the caller of the job this thread runs gave up, once it did.
+        self.caller_gone: str | None = None
+        self.ident: int | None = None
+        self.inbox: SimpleQueue[Any] | None = None
+        self.outer: _Wait | None = None
+        self.job: _Job | None = None
+        # The bounded pool the waiting thread is a worker of: the work waited for is
+        # nested in it (see _mark_nested).
+        self.pool: object = None
+
+    # --- what subclasses provide ------------------------------------------------
+
+    def target_thread(self) -> int | None:
+        """The thread that must act for this wait to end (None: none yet)."""
+        return None
+
+    def _handover(self) -> None:
+        """Start the work (on the waiting thread). Raising: nothing was started."""
+        raise NotImplementedError
+
+    def _next_slice(self) -> float:
+        """Seconds to sleep before ``_check`` is due."""
+        return _LIVENESS_SLICE
+
+    def _check(self) -> None:
+        """Nothing came for a while, or the caller is gone: liveness, deadline, ..."""
+
+    def _cancel_work(self) -> None:
+        """The caller of this thread's job gave up (any thread): stop the work. No raise."""
+
+    def _abandon(self, exc: BaseException) -> None:
+        """The waiter stops waiting (``exc``: an interrupt, an error): stop the work."""
+
+    def _outcome(self) -> Any:
+        """The value (or raise the error) once the work is done, on the waiting thread."""
+        raise NotImplementedError
+
+    # --- the wait itself --------------------------------------------------------
+
+    def wait(self) -> Any:
+        """Hand the work over, park until it is done, return its outcome (or raise it)."""
+        try:
+            self._enter()
+            self._handover()
+            self._park()
+        except BaseException as exc:
+            self._abandon(exc)
+            raise
+        finally:
+            self._leave()
+        return self._outcome()
+
+    def run(self) -> None:
+        """This wait, put in an inbox, is a wake-up call: there is nothing to run."""
+
+    def _complete(self) -> None:
+        """The work is done (any thread): wake the waiter."""
+        self.done = True
+        inbox = self.inbox
+        if inbox is not None:
+            inbox.put(self)
+
+    def cancel_from_caller(self, reason: str) -> None:
+        """The caller of the job this thread runs gave up (any thread; see ``_Job.give_up``)."""
+        if self.caller_gone is None and not self.done:
+            self.caller_gone = reason
+            self._cancel_work()
+            inbox = self.inbox
+            if inbox is not None:
+                inbox.put(self)
+
+    def _enter(self) -> None:
+        # On the waiting thread. An interrupt can land after any call here, so
+        # ``_leave`` undoes exactly what was done; the publishing block between the
+        # two comments makes no call, so an interrupt cannot split it.
+        state = _state
+        ident = get_ident()
+        inbox = state.inbox
+        if inbox is None:
+            inbox = state.inbox = SimpleQueue()
+        job = state.job
+        # -- publish (no call)
+        self.inbox = inbox
+        self.outer = state.wait
+        state.wait = self
+        _blocked[ident] = self
+        self.ident = ident
+        self.job = job
+        if job is not None:
+            job.wait = self
+        # -- published
+        self.pool = state.pool
+        if job is not None and job.cancel_reason is not None:
+            # Its caller gave up before this wait began (give_up saw no wait yet).
+            raise CallCancelled(
+                f"the caller of {job.name} {job.cancel_reason}; {self.name} was not started"
+            )
+
+    def _park(self) -> None:
+        # On the waiting thread: sleep on the inbox, running what it brings.
+        assert self.inbox is not None
+        get = self.inbox.get
+        while not self.done:
+            try:
+                item = get(timeout=self._next_slice())
+            except Empty:
+                self._check()
+                continue
+            # A thread-sensitive job to run here, or a wake-up call (``_Wait.run``
+            # does nothing): this wait's own, or one for an outer wait of this thread
+            # (whose ``done`` its completer set) or a stale one (ignored).
+            item.run()
+            del item
+            if self.caller_gone is not None and not self.done:
+                self._check()
+
+    def _leave(self) -> None:
+        ident = self.ident
+        if ident is None:
+            return  # interrupted before anything was published
+        state = _state
+        outer = self.outer
+        if state.wait is self:
+            state.wait = outer
+            if outer is None:
+                del _blocked[ident]
+            else:
+                _blocked[ident] = outer
+        job = self.job
+        if job is not None and job.wait is self:
+            job.wait = None
+        if outer is None and self.inbox is not None:
+            _drain(self.inbox)
+
+
+def _mark_nested(ctx: Context, pool: object) -> None:
+    """In ``ctx`` (the context the awaited work runs in), note that a worker of
+    ``pool`` waits for it: sync calls that work submits to ``pool`` run at once."""
+    if pool is not None:
+        nested = ctx.get(_nested_in, ())
+        if pool not in nested:
+            ctx.run(_nested_in.set, (*nested, pool))
+
+
+def _drain(inbox: SimpleQueue[Any]) -> None:
+    """After a thread's outermost wait: no wait is left to serve what is still queued.
+
+    Wake-up calls are dropped; a thread-sensitive job (sent just before its window
+    closed) runs on the process-wide thread-sensitive thread instead.
+    """
+    while True:
+        try:
+            item = inbox.get_nowait()
+        except Empty:
+            return
+        if not isinstance(item, _Wait):
+            from ._sensitive import _default_thread
+
+            fallback = _default_thread()
+            item.runner = fallback
+            fallback._run_job(item)
+
+
+class _JobWait(_Wait):
+    """A sync call run by an executor (or a dedicated thread) while this thread waits.
+
+    The waiter enforces ``timeout`` itself: past it the call is abandoned (a thread
+    cannot be killed; ``check_cancelled()`` tells it) and ``CallAnyTimeout`` raised.
+    """
+
+    __slots__ = ("deadline", "executor", "timeout", "work")
+
+    def __init__(self, job: _Job, executor: Any, timeout: float | None) -> None:
+        super().__init__(job.name)
+        self.work = job
+        self.executor: Any = executor
+        self.timeout = timeout
+        self.deadline: float | None = None
+
+    def target_thread(self) -> int | None:
+        return self.work.thread
+
+    def _handover(self) -> None:
+        job = self.work
+        job.notify = self._complete
+        _mark_nested(job.ctx, self.pool)
+        if self.timeout is not None:
+            self.deadline = time.monotonic() + self.timeout
+        _submit(self.executor, job)
+
+    def _next_slice(self) -> float:
+        deadline = self.deadline
+        if deadline is None:
+            return _LIVENESS_SLICE
+        return max(0.0, min(_LIVENESS_SLICE, deadline - time.monotonic()))
+
+    def _check(self) -> None:
+        if self.caller_gone is not None:
+            # The sync call cannot be stopped (it was told: check_cancelled()); the
+            # code waiting for it can, and unwinds from here.
+            raise CallCancelled(f"{self.caller_gone}; {self.name} was abandoned")
+        deadline = self.deadline
+        if deadline is not None and time.monotonic() >= deadline:
+            assert self.timeout is not None
+            self.work.give_up(f"timed out after {self.timeout}s")
+            raise _timeout_error(self.name, self.timeout)
+
+    def _cancel_work(self) -> None:
+        self.work.give_up(f"was cancelled ({self.caller_gone})")
+
+    def _abandon(self, exc: BaseException) -> None:
+        if self.work.cancel_reason is None:
+            self.work.give_up(f"was interrupted ({type(exc).__name__})")
+
+    def _outcome(self) -> Any:
+        return self.work.outcome()
+
+
+def _forget_after_fork() -> None:
+    """In a forked child: the other threads' waits are gone with them."""
+    mine = _blocked.get(get_ident())
+    _blocked.clear()
+    if mine is not None:
+        _blocked[get_ident()] = mine
