@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 
 import pytest
 
-from synchronaut_core import call_any
+from synchronaut_core import CallAnyTimeout, call_any
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
 user: contextvars.ContextVar[str] = contextvars.ContextVar("user", default="nobody")
@@ -90,5 +91,73 @@ def test_concurrent_tasks_keep_their_own_context(backend) -> None:
             import asyncio
 
             await asyncio.gather(*(one(i) for i in range(20)))
+
+    backend.run(main)
+
+
+# --- One rule for calls that timed out or were cancelled: nothing is written back ----
+
+
+async def writes_then_hangs(value: str) -> None:
+    request_id.set(value)
+    from synchronaut_core import current_async_library
+
+    if current_async_library() == "trio":
+        import trio
+
+        await trio.sleep_forever()
+    await __import__("asyncio").sleep(3600)
+
+
+def writes_then_blocks(value: str, release: threading.Event) -> None:
+    request_id.set(value)
+    release.wait(10)
+
+
+@pytest.mark.parametrize("kind", ["coroutine", "sync"])
+def test_a_timed_out_call_from_sync_code_writes_nothing_back(kind) -> None:
+    release = threading.Event()
+
+    def scenario() -> None:
+        request_id.set("before")
+        if kind == "coroutine":
+            with pytest.raises(CallAnyTimeout):
+                call_any(writes_then_hangs, "partial", timeout=0.05)
+        else:
+            with pytest.raises(CallAnyTimeout):
+                call_any(writes_then_blocks, "partial", release, timeout=0.05)
+        assert request_id.get() == "before"
+
+    try:
+        contextvars.copy_context().run(scenario)
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize("kind", ["coroutine", "sync"])
+def test_a_timed_out_call_from_async_code_writes_nothing_back(backend, kind) -> None:
+    release = threading.Event()
+
+    async def main() -> None:
+        request_id.set("before")
+        if kind == "coroutine":
+            with pytest.raises(CallAnyTimeout):
+                await call_any(writes_then_hangs, "partial", timeout=0.05)
+        else:
+            with pytest.raises(CallAnyTimeout):
+                await call_any(writes_then_blocks, "partial", release, timeout=0.05)
+        assert request_id.get() == "before"
+
+    try:
+        backend.run(main)
+    finally:
+        release.set()
+
+
+def test_a_timed_coroutine_that_finishes_writes_back_in_async_code(backend) -> None:
+    async def main() -> None:
+        request_id.set("before")
+        await call_any(write_async, "done", timeout=5)
+        assert request_id.get() == "done"
 
     backend.run(main)

@@ -130,3 +130,45 @@ def test_a_coroutine_that_started_is_not_closed_by_the_interrupted_caller() -> N
     _close_if_unstarted(done)  # never started: closed
     with pytest.raises(RuntimeError, match="cannot reuse already awaited coroutine"):
         done.send(None)
+
+
+def test_an_interrupt_between_handover_and_wait_cancels_the_coroutine(monkeypatch) -> None:
+    # Ctrl-C landing right after the coroutine was handed to its loop, before the
+    # caller parks: the coroutine must still be cancelled (its finally runs) and
+    # thread-sensitive calls it makes must not hang.
+    import threading
+
+    from synchronaut_core import _loop_calls, call_any
+
+    entered = threading.Event()
+    cleaned_up = threading.Event()
+    sensitive_ran: list[str] = []
+
+    def sensitive() -> str:
+        return threading.current_thread().name
+
+    async def coroutine() -> None:
+        entered.set()
+        try:
+            import asyncio
+
+            sensitive_ran.append(await call_any(sensitive, thread_sensitive=True))
+            await asyncio.sleep(3600)
+        finally:
+            cleaned_up.set()
+
+    real_park = _loop_calls._LoopCall._park
+
+    def interrupted_park(self: _loop_calls._LoopCall) -> None:
+        assert entered.wait(5)  # the loop has started it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_loop_calls._LoopCall, "_park", interrupted_park)
+    with pytest.raises(KeyboardInterrupt):
+        call_any(coroutine)
+    monkeypatch.setattr(_loop_calls._LoopCall, "_park", real_park)
+    assert cleaned_up.wait(5)
+    # Its thread-sensitive call went to the interrupted caller's window, which
+    # closed: it ran on the process-wide thread instead of hanging.
+    assert sensitive_ran in ([], ["synchronaut-sensitive-1"])
+    assert call_any(lambda: "still works") == "still works"

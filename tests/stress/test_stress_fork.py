@@ -158,3 +158,114 @@ def test_forking_while_calls_are_in_flight_gives_children_a_working_bridge(scale
     assert result.stdout == f"forked {forks + 3}\n", result.stderr
     assert result.stderr == ""
     assert result.returncode == 0
+
+
+FORK_CASES = """
+import asyncio, os, sys, threading, time, traceback, warnings
+warnings.filterwarnings("ignore", category=DeprecationWarning)  # fork with threads
+from synchronaut_core import (
+    WorkerPool, call_any, call_sync, set_default_executor, thread_sensitive_context,
+)
+
+def wait_child(pid):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.005)
+    os.kill(pid, 9)
+    return "hung"
+
+def in_child(check):
+    # Fork here; the child runs ``check`` and reports through its exit code.
+    sys.stdout.flush(); sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            check()
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(code)
+    return wait_child(pid)
+
+def where():
+    return threading.current_thread().name
+
+def child_sensitive_calls():
+    # In the child, on the copy of the background loop's thread, inside the
+    # coroutine: its thread-sensitive calls must not go to the parent's parked caller.
+    async def body():
+        assert (await call_any(where, thread_sensitive=True)).startswith("synchronaut-sensitive")
+        assert await call_any(lambda: 5) == 5
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(body())
+    finally:
+        loop.close()
+
+async def forks_inside_a_coroutine():
+    # Runs on the background loop for a blocked sync caller (the TS window).
+    assert await call_any(where, thread_sensitive=True) == "MainThread"
+    return in_child(child_sensitive_calls)
+
+codes = {"coroutine": call_sync(forks_inside_a_coroutine)}
+
+pool = WorkerPool(4)
+set_default_executor(pool)
+assert call_any(lambda: 1, force_offload=True) == 1  # the pool has a worker now
+def child_user_pool():
+    assert call_any(lambda: 2, force_offload=True) == 2
+    assert pool.submit(lambda: 3).result(timeout=5) == 3
+    async def offload():
+        return await call_any(lambda: 4)
+    assert asyncio.run(offload()) == 4
+codes["user pool"] = in_child(child_user_pool)
+set_default_executor(None)
+
+async def inside_a_block():
+    async with thread_sensitive_context():
+        first = await call_any(where, thread_sensitive=True)
+        def child_block():
+            async def again():
+                assert await call_any(where, thread_sensitive=True) == first
+            # The block's thread is gone in the child: a new one serves the block.
+            loop = asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(again())
+            finally:
+                loop.close()
+        return in_child(child_block)
+codes["block"] = asyncio.run(inside_a_block())
+
+release = threading.Event()
+pool = WorkerPool(1, idle_timeout=None)
+busy = pool.submit(release.wait, 30)
+queued = pool.submit(lambda: "parent only")
+def child_orphans():
+    # Running and queued in the parent: failed in the child, never waited for.
+    for future in (busy, queued):
+        try:
+            future.result(timeout=5)
+        except RuntimeError as exc:
+            assert "forked" in str(exc), exc
+        else:
+            raise AssertionError("ran in the child")
+    assert pool.submit(lambda: "child").result(timeout=5) == "child"
+codes["orphans"] = in_child(child_orphans)
+release.set()
+assert queued.result(timeout=5) == "parent only"
+
+print(codes)
+"""
+
+
+def test_after_fork_thread_sensitive_calls_and_user_pools_work_in_the_child() -> None:
+    result = run_child(FORK_CASES, timeout=120)
+    assert result.stdout == "{'coroutine': 0, 'user pool': 0, 'block': 0, 'orphans': 0}\n", (
+        result.stdout + result.stderr
+    )
+    assert result.returncode == 0

@@ -15,7 +15,6 @@ from concurrent.futures import Executor
 from contextvars import copy_context
 from typing import Any
 
-from ._executor import get_default_executor
 from ._job import _Job, _JobRunner
 from ._loop_calls import _MOVED, _CoroOrMaker, _discard, _LoopCall
 from ._placement import _preferred_host
@@ -93,9 +92,7 @@ def _call_in_executor_blocking(
     lets it notice) and :class:`CallAnyTimeout` is raised.
     """
     job = _Job(func, args, kwargs, copy_context(), name)
-    return _JobWait(
-        job, executor if executor is not None else get_default_executor(), timeout
-    ).wait()
+    return _JobWait(job, executor, timeout).wait()
 
 
 def _call_thread_sensitive_blocking(

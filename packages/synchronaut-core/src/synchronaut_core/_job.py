@@ -34,6 +34,7 @@ class _Job:
         "cancel_reason",
         "ctx",
         "error",
+        "finished",
         "func",
         "future",
         "kwargs",
@@ -63,6 +64,8 @@ class _Job:
         self.name = name
         self.value: Any = None
         self.error: BaseException | None = None
+        # Set once the call has run and its caller was told: it can no longer fail.
+        self.finished = False
         self.cancel_reason: str | None = None
         # The executor's future, when the job went through ``submit`` (to take a
         # queued call back on cancellation).
@@ -121,8 +124,8 @@ class _Job:
 
     def run(self) -> None:
         """Run the call on the current (worker) thread, then wake the caller."""
-        if self.cancel_reason is not None:
-            return  # the caller gave up before a worker took the job
+        if self.cancel_reason is not None or self.finished:
+            return  # the caller gave up before a worker took the job, or it was failed
         state = _state
         previous, previous_pool = state.job, state.pool
         state.job = self
@@ -147,6 +150,7 @@ class _Job:
             self.error = None
             self._drop_value()
             return
+        self.finished = True
         try:
             self.notify()
         except RuntimeError:
@@ -159,7 +163,8 @@ class _Job:
 
     def fail(self, error: BaseException) -> None:
         """The call will never run or finish (its executor dropped it): tell the caller."""
-        if self.cancel_reason is None:
+        if self.cancel_reason is None and not self.finished:
+            self.finished = True
             self.error = error
             self._release_call()
             with contextlib.suppress(RuntimeError):
@@ -189,6 +194,7 @@ class _Job:
         else:
             self.error = error
         self._release_call()
+        self.finished = True
         try:
             self.notify()
         except RuntimeError:

@@ -483,10 +483,14 @@ class _LoopCall(_Wait, _JobRunner):
             with scope:
                 value = await coro
         except trio.Cancelled as exc:
-            # Not our scope's: the run is ending and cancels its system tasks.
-            error = RuntimeError(f"the Trio run finished while {self.name} was running")
-            error.__cause__ = exc
-            self.error = error
+            # Not our scope's: the run is ending and cancels its system tasks (as it
+            # does when the task whose call gave up on us was the last one).
+            if self.caller_gone is not None:
+                self.error = self._cancellation_error(exc)
+            else:
+                error = RuntimeError(f"the Trio run finished while {self.name} was running")
+                error.__cause__ = exc
+                self.error = error
         except BaseException as exc:
             self.error = exc
             self.finished = True

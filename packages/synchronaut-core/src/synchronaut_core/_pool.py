@@ -98,9 +98,10 @@ class _FutureItem:
 
     def fail(self, error: BaseException) -> None:
         """Accepted but never to run (its thread is gone): the future gets ``error``."""
-        with contextlib.suppress(Exception):  # already settled
-            if self.future.set_running_or_notify_cancel():
-                self.future.set_exception(error)
+        future = self.future
+        with contextlib.suppress(Exception):  # settled meanwhile
+            if future.running() or future.set_running_or_notify_cancel():
+                future.set_exception(error)
 
 
 def default_worker_count() -> int:
@@ -118,14 +119,12 @@ _RETRACTED: Any = object()
 class _Worker:
     """One worker thread and its handoff slot; fields change under the pool's lock."""
 
-    __slots__ = ("epoch", "finished", "job", "pool", "running", "thread", "wake")
+    __slots__ = ("epoch", "finished", "job", "pool", "thread", "wake")
 
     def __init__(self, pool: WorkerPool, job: _Runnable, name: str) -> None:
         self.pool = pool
-        # The next job to run, set by whoever hands it over; None while it runs one.
+        # The job this worker owns: handed to it, or running (None while idle).
         self.job: Any = job
-        # The job running now (to fail it in a forked child, where this thread is gone).
-        self.running: Any = None
         # Locked while parked with nothing to do; released by the submitter that
         # hands this worker a job (trio's thread cache uses a lock the same way).
         self.wake = allocate_lock()
@@ -261,28 +260,29 @@ class WorkerPool(Executor):
         _state.pool = self
         with self._lock:
             job = worker.job
-            worker.job = None
             if job is _RETRACTED or worker.epoch != self._epoch:
                 return  # our start failed (the submitter raised) or we forked away
-        while True:
-            worker.running = job
+        while job is not None:
             try:
                 job.run()
             except BaseException:  # pragma: no cover - jobs report their own errors
                 _logger.exception("synchronaut: a job raised inside a worker thread")
             job = None
-            worker.running = None
             job = self._next_job(worker)
-            if job is None:
-                return
 
     def _next_job(self, worker: _Worker) -> _Runnable | None:
-        """After a job: the next one to run, or None once this worker has left."""
+        """After a job: the next one to run, or None once this worker has left.
+
+        ``worker.job`` always names the job the worker owns -- handed over, or running
+        -- so that a forked child can fail it (see ``_after_fork_in_child``).
+        """
         with self._lock:
+            worker.job = None
             if worker.epoch != self._epoch:
                 return None  # a forked child: this pool forgot us
             if self._backlog and self._active <= self._max_workers:
-                return self._backlog.popleft()  # keep our slot for it
+                job = worker.job = self._backlog.popleft()  # keep our slot for it
+                return job
             self._active -= 1
             if self._closed:
                 self._leave(worker)
@@ -301,9 +301,9 @@ class WorkerPool(Executor):
             # under the lock, so this returns at once.
             worker.wake.acquire()
         job = worker.job
-        worker.job = None
         if job is _STOP:
             with self._lock:
+                worker.job = None
                 self._leave(worker)
             return None
         return job
@@ -359,7 +359,9 @@ class WorkerPool(Executor):
         # their callers are in this process too, and would wait forever.
         me = threading.current_thread()
         orphans: list[Any] = [
-            w.running for w in self._workers if w.running is not None and w.thread is not me
+            w.job
+            for w in self._workers
+            if w.job is not None and w.job is not _STOP and w.thread is not me
         ]
         orphans.extend(self._backlog)
         closed = self._closed

@@ -15,29 +15,32 @@ from __future__ import annotations
 import logging
 import threading
 from _thread import allocate_lock
-from queue import SimpleQueue
-from typing import Any
+from collections import deque
 
 from . import _fork
 from ._job import _Job, _JobRunner
 
 _logger = logging.getLogger("synchronaut")
 
-_RELEASE: Any = object()
-
 
 class _ThreadPin(_JobRunner):
-    """A single daemon thread named ``name`` that runs the jobs it is given, in order."""
+    """A single daemon thread named ``name`` that runs the jobs it is given, in order.
+
+    ``_jobs``, ``_running``, ``_parked`` and ``_closed`` change under ``_lock`` only;
+    the thread parks on ``_wake`` (locked while it sleeps) when it has nothing to do.
+    """
 
     __slots__ = (
         "__weakref__",
         "_closed",
         "_ended",
+        "_jobs",
         "_lock",
         "_name",
-        "_queue",
+        "_parked",
         "_running",
         "_thread",
+        "_wake",
     )
 
     def __init__(self, name: str, ended: str = "its dedicated thread was released") -> None:
@@ -49,9 +52,12 @@ class _ThreadPin(_JobRunner):
 
     def _reset(self) -> None:
         self._lock = allocate_lock()
-        self._queue: SimpleQueue[Any] = SimpleQueue()
+        self._wake = allocate_lock()
+        self._wake.acquire()
+        self._jobs: deque[_Job] = deque()
         self._thread: threading.Thread | None = None
         self._running: _Job | None = None
+        self._parked = False
         self._closed = False
 
     @property
@@ -72,47 +78,54 @@ class _ThreadPin(_JobRunner):
                 thread = threading.Thread(target=self._main, name=self._name, daemon=True)
                 thread.start()
                 self._thread = thread
-            self._queue.put(job)
+            self._jobs.append(job)
+            self._wake_if_parked()
 
     def release(self) -> None:
         """No more jobs: the thread ends once those already queued have run (any thread)."""
         with self._lock:
-            if self._closed:
-                return
             self._closed = True
-            if self._thread is not None:
-                self._queue.put(_RELEASE)
+            self._wake_if_parked()
+
+    def _wake_if_parked(self) -> None:
+        # Under the lock.
+        if self._parked:
+            self._parked = False
+            self._wake.release()
 
     def _main(self) -> None:
         # The pinned thread, for its whole life.
-        with self._lock:
-            if self._thread is not threading.current_thread():
-                return
-            get = self._queue.get
+        me = threading.current_thread()
         epoch = _fork._epoch
         while True:
-            job = get()
-            if job is _RELEASE or epoch != _fork._epoch:
-                return  # released, or a forked child that has forgotten this thread
-            self._running = job
+            with self._lock:
+                if self._thread is not me or epoch != _fork._epoch:
+                    return  # not ours (a failed start), or a forked child forgot us
+                if self._jobs:
+                    job = self._running = self._jobs.popleft()
+                elif self._closed:
+                    return
+                else:
+                    self._parked = True
+                    job = None
+            if job is None:
+                self._wake.acquire()  # released by _wake_if_parked
+                continue
             try:
                 job.run()
             except BaseException:  # pragma: no cover - jobs report their own errors
                 _logger.exception("synchronaut: a job raised on %s", self._name)
-            self._running = None
+            with self._lock:
+                self._running = None
             del job
 
     def _after_fork_in_child(self) -> None:
         # The thread is gone (unless it is this one, which finishes its job and ends):
         # what it was running or had queued fails, and the next job starts a new one.
-        orphans: list[Any] = []
+        orphans: list[_Job] = list(self._jobs)
         running = self._running
         if running is not None and self._thread is not threading.current_thread():
             orphans.append(running)
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not _RELEASE:
-                orphans.append(item)
         closed = self._closed
         self._reset()
         self._closed = closed

@@ -39,7 +39,8 @@ from queue import Empty, SimpleQueue
 from typing import Any
 
 from ._errors import CallCancelled, _timeout_error
-from ._job import _Job, _JobRunner, _submit
+from ._executor import _submit_to_default
+from ._job import _Job, _submit
 from ._thread_state import _nested_in, _state
 
 #: Longest sleep of a wait: how soon a Ctrl-C that landed just before it is raised,
@@ -263,6 +264,7 @@ class _JobWait(_Wait):
     __slots__ = ("deadline", "executor", "timeout", "work")
 
     def __init__(self, job: _Job, executor: Any, timeout: float | None) -> None:
+        # ``executor`` None: the default one, whichever it is when the job is handed over.
         super().__init__(job.name)
         self.work = job
         self.executor: Any = executor
@@ -278,7 +280,10 @@ class _JobWait(_Wait):
         _mark_nested(job.ctx, self.pool)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
-        _submit(self.executor, job)
+        if self.executor is None:
+            _submit_to_default(job)
+        else:
+            _submit(self.executor, job)
 
     def _next_slice(self) -> float:
         deadline = self.deadline
