@@ -8,12 +8,12 @@ entry's timeout and the batch's executor.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any, TypeAlias, cast
 
 from synchronaut_core import CallOptions
+from synchronaut_core._validate import _check_seconds  # pyright: ignore[reportPrivateUsage]
 
 #: One checked entry: ``options(func, *args, **kwargs)`` makes the call.
 _Call: TypeAlias = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], CallOptions]
@@ -52,23 +52,10 @@ def _check_max_concurrency(max_concurrency: object) -> int | None:
 
 
 def _check_timeout(where: str, timeout: object) -> float | None:
+    """An entry's timeout, checked by the core's one policy (TypeError/ValueError)."""
     if timeout is None:
         return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
-        raise TypeError(
-            f"{where}: timeout must be None or a number of seconds, "
-            f"got {timeout!r} ({type(timeout).__name__})"
-        )
-    try:
-        seconds = float(timeout)  # an int too large for a float is not a finite timeout
-    except OverflowError:
-        seconds = math.inf
-    if not 0 < seconds < math.inf:  # also rejects NaN
-        raise ValueError(
-            f"{where}: timeout must be None or a positive, finite number of seconds, "
-            f"got {timeout!r}"
-        )
-    return timeout
+    return _check_seconds(timeout, f"{where}: timeout")
 
 
 def _iterate(name: str, items: object, shape: str) -> Iterable[Any]:

@@ -97,8 +97,18 @@ class _FutureItem:
         self.future.cancel()
 
     def fail(self, error: BaseException) -> None:
-        """Accepted but never to run (its thread is gone): the future gets ``error``."""
+        """Accepted but never to run (its thread is gone): the future gets ``error``.
+
+        Called in a forked child, where a thread that did not survive the fork may
+        have held the future's lock: then the future is left as it is (waiting on it
+        would block forever, but nobody in the child can be waiting yet).
+        """
         future = self.future
+        lock: Any = getattr(future, "_condition", None)
+        if lock is not None:
+            if not lock.acquire(blocking=False):
+                return
+            lock.release()
         with contextlib.suppress(Exception):  # settled meanwhile
             if future.running() or future.set_running_or_notify_cancel():
                 future.set_exception(error)

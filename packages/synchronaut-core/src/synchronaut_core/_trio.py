@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 
 import trio
 
+from . import _fork
 from ._context import _InCopiedContext, _write_back
 from ._errors import _timeout_error
 from ._job import _Job, _JobRunner, _submit
@@ -86,10 +87,16 @@ async def _wait_for_job(job: _Job, executor: Executor | _JobRunner | None) -> No
         return
     done = trio.Event()
     # Runs on the worker thread; RunFinishedError (a RuntimeError) if trio.run has
-    # ended, which _Job.run tolerates.
-    job.notify = partial(trio.lowlevel.current_trio_token().run_sync_soon, done.set)
+    # ended, which _Job.run tolerates. Never in a forked child: the run is the
+    # parent's, and its entry queue's lock may have been held by a vanished thread.
+    job.notify = partial(_notify_run, trio.lowlevel.current_trio_token(), done.set, _fork._epoch)
     _submit(executor, job)
     await done.wait()
+
+
+def _notify_run(token: trio.lowlevel.TrioToken, callback: Callable[[], object], epoch: int) -> None:
+    if epoch == _fork._epoch:
+        token.run_sync_soon(callback)
 
 
 async def _offload(

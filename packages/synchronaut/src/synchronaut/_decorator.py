@@ -11,10 +11,8 @@ on instance methods (``obj.method.sync(...)`` binds ``obj``), and it can wrap a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import inspect
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Executor
 from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
@@ -22,6 +20,7 @@ from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from synchronaut_core import CallOptions
+from synchronaut_core._backends import _current_backend  # pyright: ignore[reportPrivateUsage]
 from synchronaut_core._blocking import (  # pyright: ignore[reportPrivateUsage]
     _block_on_coroutine,
     _close_if_unstarted,
@@ -33,7 +32,7 @@ from synchronaut_core._call import (  # pyright: ignore[reportPrivateUsage]
     _options,
     _speedups,
 )
-from synchronaut_core._detect import _CO_ASYNC, _func_name, _trio_running  # pyright: ignore[reportPrivateUsage]
+from synchronaut_core._detect import _CO_ASYNC, _func_name  # pyright: ignore[reportPrivateUsage]
 
 __all__ = [
     "SynchronautAsync",
@@ -49,8 +48,6 @@ R = TypeVar("R")
 S = TypeVar("S")
 T = TypeVar("T")
 
-_get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
-_modules = sys.modules
 
 # Attributes copied from the original so that the wrapper is "function-like" to
 # ``inspect`` (see the module docstring).
@@ -158,11 +155,7 @@ class SynchronautSync(_Wrapper[P, R]):
 
     def _call(self, *args: Any, **kwargs: Any) -> Any:
         func = self._direct_func
-        if (
-            func is not None
-            and _get_running_loop() is None
-            and ("trio" not in _modules or not _trio_running())
-        ):
+        if func is not None and _current_backend() is None:
             result = func(*args, **kwargs)  # the hot path: a direct call
             if type(result) is CoroutineType:
                 try:
@@ -212,9 +205,7 @@ class SynchronautAsync(_Wrapper[P, R]):
 
     def _call(self, *args: Any, **kwargs: Any) -> Any:
         func = self._direct_func
-        if func is not None and (
-            _get_running_loop() is not None or ("trio" in _modules and _trio_running())
-        ):
+        if func is not None and _current_backend() is not None:
             return func(*args, **kwargs)  # asyncio/Trio -> async: the coroutine itself
         return _dispatch(self._func, args, kwargs, self._options)
 
