@@ -215,7 +215,9 @@ class PoolMachine(RuleBasedStateMachine):
 
 
 def test_the_pool_matches_its_model(request: pytest.FixtureRequest) -> None:
-    long = request.config.getoption("--stress-long") or os.environ.get("SYNCHRONAUT_STRESS") == "long"
+    long = (
+        request.config.getoption("--stress-long") or os.environ.get("SYNCHRONAUT_STRESS") == "long"
+    )
     machine_settings = settings(
         max_examples=1000 if long else 60,
         stateful_step_count=40,
