@@ -35,22 +35,31 @@ class _LoopHost(Protocol):
         ...
 
 
-class _ForeignLoop:
-    """An asyncio loop synchronaut does not own: the one a sync call was offloaded from."""
+class _Borrowed:
+    """A loop synchronaut does not own: it never closes it, and never exits with it."""
 
-    __slots__ = ("_ident", "loop")
-    kind: Literal["asyncio"] = "asyncio"
+    __slots__ = ("_ident",)
     closing = False
     exiting = False
     stopped_unexpectedly = False
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, ident: int | None) -> None:
-        self.loop = loop
+    def __init__(self, ident: int | None) -> None:
         self._ident = ident
 
     @property
     def ident(self) -> int | None:
         return self._ident
+
+
+class _ForeignLoop(_Borrowed):
+    """An asyncio loop synchronaut does not own: the one a sync call was offloaded from."""
+
+    __slots__ = ("loop",)
+    kind: Literal["asyncio"] = "asyncio"
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ident: int | None) -> None:
+        super().__init__(ident)
+        self.loop = loop
 
     def alive(self) -> bool:
         return self.loop.is_running() and not self.loop.is_closed()
@@ -59,22 +68,15 @@ class _ForeignLoop:
         self.loop.call_soon_threadsafe(callback)
 
 
-class _TrioRun:
+class _TrioRun(_Borrowed):
     """A ``trio.run`` in another thread, reached through its ``TrioToken``."""
 
-    __slots__ = ("_ident", "token")
+    __slots__ = ("token",)
     kind: Literal["trio"] = "trio"
-    closing = False
-    exiting = False
-    stopped_unexpectedly = False
 
     def __init__(self, token: Any, ident: int | None) -> None:
+        super().__init__(ident)
         self.token = token
-        self._ident = ident
-
-    @property
-    def ident(self) -> int | None:
-        return self._ident
 
     def alive(self) -> bool:
         try:
