@@ -128,11 +128,14 @@ class _Job:
             return  # the caller gave up before a worker took the job, or it was failed
         state = _state
         previous, previous_pool = state.job, state.pool
-        state.job = self
-        self.thread = get_ident()
-        if self.pool is not None:
-            state.pool = self.pool
+        ident = get_ident()
         try:
+            # In the try: a thread-sensitive job can run on a waiting *main* thread,
+            # where Ctrl-C lands; the thread's state is restored whatever happens.
+            state.job = self
+            self.thread = ident
+            if self.pool is not None:
+                state.pool = self.pool
             self.value = self.ctx.run(self.func, *self.args, **self.kwargs)
         except BaseException as exc:
             self.error = exc

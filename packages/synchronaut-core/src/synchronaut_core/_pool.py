@@ -24,11 +24,15 @@ the pool deadlocks. This pool is a real ``concurrent.futures.Executor`` (``submi
   the nesting depth, however many calls wait in the backlog; the pool is back under
   its limit as soon as those workers finish.
 - Ctrl-C reaches only the main thread, so of this code only ``submit``/``shutdown``
-  can be interrupted, and only where CPython checks for signals: after a call
-  returns or on a loop's back edge. Each step that changes state is written so that
-  an interrupt at any such point leaves it consistent, and a submit that raises
-  never runs its job (a thread that failed to start, or was interrupted while
-  starting, gives its job back under the lock before anyone could take it).
+  can be interrupted, and only where CPython checks for signals: at a function's
+  entry, after a call returns, on a loop's back edge. Each step that changes state
+  is written so that an interrupt at any such point leaves it consistent
+  (``tests/core/test_core_interrupt_points.py`` raises one at every such point). A
+  submit that fails with an error of its own never runs its job (a thread that
+  failed to start, or was interrupted while starting, gives its job back under the
+  lock before anyone could take it); a Ctrl-C landing in ``submit`` after the job
+  was accepted takes it back unless a worker already started it -- as after any
+  call, an interrupt can come just after the work began.
 """
 
 from __future__ import annotations
@@ -258,10 +262,17 @@ class WorkerPool(Executor):
         """Schedule ``fn(*args, **kwargs)`` on a worker and return its ``Future``.
 
         Raises ``RuntimeError`` after shutdown or if no thread can be started (then
-        ``fn`` never runs).
+        ``fn`` never runs). Interrupted (Ctrl-C), the job is cancelled unless a worker
+        already started it.
         """
         future: Future[T] = Future()
-        self._run_job(_FutureItem(future, fn, args, kwargs))
+        try:
+            self._run_job(_FutureItem(future, fn, args, kwargs))
+        except BaseException:
+            # Ctrl-C after the job was accepted: take it back (a worker that has not
+            # started it skips a cancelled future), so a retry does not run it twice.
+            future.cancel()
+            raise
         return future
 
     # --- workers (their own threads; no signal ever lands here) -----------------
