@@ -175,10 +175,12 @@ class PoolMachine(RuleBasedStateMachine):
             busy = [w for w in workers if w.job is not None and w.job is not _pool._STOP]
             parked = [w for w in idle if w.wake.locked() and w.job is None]
             stopping = [w for w in workers if w.job is _pool._STOP]
+            # (Under the lock: a worker leaves _idle, under it, before its thread ends.)
+            idle_alive = all(w.thread.is_alive() for w in idle)
         # The idle count is the workers really parked: alive, waiting on their lock,
         # holding no job.
         assert len(parked) == len(idle)
-        assert all(w.thread.is_alive() for w in idle)
+        assert idle_alive
         assert all(w in workers for w in idle)
         # Every worker is busy, idle or stopping; the count of busy ones is exact.
         assert len(idle) + len(busy) + len(stopping) == len(workers)

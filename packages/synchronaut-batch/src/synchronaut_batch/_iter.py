@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import Executor
 from types import TracebackType
 from typing import Any, Protocol
 
-from synchronaut_core import call_sync, current_async_library
+from synchronaut_core import current_async_library, sync_iter
 
 from . import _asyncio
 from ._calls import _FATAL, CallSpec, _Call, _check_calls, _check_executor, _check_max_concurrency
@@ -88,35 +88,51 @@ class BatchIterator:
             self._stream.cancel()
 
 
-def _iter_sync(calls: list[_Call], limit: int | None) -> Iterator[tuple[int, Any]]:
-    """The sync form: the batch runs on synchronaut's background loop.
+def _stream_here(calls: list[_Call], limit: int | None) -> Any:
+    """A started stream of outcomes on the running loop (asyncio or Trio)."""
+    if current_async_library() == "trio":
+        from ._trio import TrioStream
 
-    This generator's thread only blocks on the loop for the next outcomes (several
-    per round trip when several are ready). Closing it -- ``break`` in CPython
-    drops and closes it at once -- cancels what is pending and waits for it.
+        stream: Any = TrioStream(calls, limit)
+    else:
+        stream = _asyncio.AsyncioStream(calls, limit)
+    stream.start()
+    return stream
+
+
+async def _ready_batches(calls: list[_Call], limit: int | None) -> AsyncIterator[list[Any]]:
+    """The outcomes, as lists of those ready at once: one loop round trip per list.
+
+    Runs on the loop that ``sync_iter`` pins for the sync consumer (the background
+    loop, or by loop affinity the caller's own), for the whole batch; closing it --
+    early or not -- cancels what is pending there and waits for it.
     """
-    if not calls:
-        return
-    stream = call_sync(_asyncio._open_stream, calls, limit)
+    stream = _stream_here(calls, limit)
     try:
         remaining = len(calls)
         while remaining:
-            if not stream.loop_running():
-                raise RuntimeError(
-                    "synchronaut's background loop was shut down while parallel_iter was "
-                    "running; its pending calls were cancelled"
-                )
-            for index, outcome in call_sync(stream.take):
+            items = await stream.take()
+            remaining -= len(items)
+            yield items
+    finally:
+        await stream.aclose()
+
+
+def _iter_sync(calls: list[_Call], limit: int | None) -> Iterator[tuple[int, Any]]:
+    """The sync form: the batch runs on one loop (see ``_ready_batches``).
+
+    This generator's thread only blocks on that loop for the next outcomes (several
+    per round trip when several are ready). Closing it -- ``break`` in CPython drops
+    and closes it at once -- cancels what is pending and waits for it.
+    """
+    if not calls:
+        return
+    with sync_iter(_ready_batches(calls, limit)) as batches:
+        for items in batches:
+            for index, outcome in items:
                 if index == _FATAL:
                     raise outcome
-                remaining -= 1
                 yield index, outcome
-    finally:
-        # Skipped if the background loop has been shut down meanwhile (shutdown(),
-        # interpreter exit): it cancelled the workers itself, and closing would
-        # start a new background loop for nothing.
-        if stream.loop_running():
-            call_sync(stream.aclose)
 
 
 def parallel_iter(

@@ -25,16 +25,40 @@ def _run_batch(calls: list[_Call], return_exceptions: bool, limit: int | None) -
         return _map_trio(calls, return_exceptions, limit)
     if not calls:
         return []
-    # Sync code: the whole batch is one coroutine on synchronaut's background loop,
-    # so coroutines run there together (not one blocked thread each) and sync
-    # functions go to the executor; this thread blocks until the list is ready.
-    results, error = call_sync(_asyncio._map_boxed, calls, return_exceptions, limit)
+    # Sync code: the whole batch is one coroutine on the loop synchronaut picks for
+    # this thread (the background loop, or by loop affinity the asyncio loop or Trio
+    # run that offloaded it), so coroutines run there together (not one blocked
+    # thread each) and sync functions go to the executor; this thread blocks until
+    # the list is ready.
+    results, error = call_sync(_map_boxed, calls, return_exceptions, limit)
     if error is not None:
         try:
             raise error
         finally:
             del error
     return results
+
+
+async def _map_boxed(
+    calls: list[_Call], return_exceptions: bool, limit: int | None
+) -> tuple[list[Any] | None, BaseException | None]:
+    """The batch for a sync caller, on whichever library runs it; errors returned.
+
+    A ``KeyboardInterrupt``/``SystemExit`` raised out of a task would escape the event
+    loop itself; returned, the sync caller re-raises it in its own thread.
+    """
+    if current_async_library() == "trio":
+        import trio
+
+        from ._trio import _map_trio
+
+        try:
+            return await _map_trio(calls, return_exceptions, limit), None
+        except trio.Cancelled:
+            raise
+        except BaseException as exc:
+            return None, exc
+    return await _asyncio._map_boxed(calls, return_exceptions, limit)
 
 
 def parallel_map(

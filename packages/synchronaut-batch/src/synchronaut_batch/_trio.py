@@ -135,6 +135,26 @@ class TrioStream:
         """The next ``(index, outcome)`` to finish (index ``_FATAL``: raise outcome)."""
         return await self._receive.receive()
 
+    async def take(self) -> list[tuple[int, Any]]:
+        """Every item ready now, at least one: one round trip for a sync reader."""
+        items = [await self._receive.receive()]
+        while True:
+            try:
+                items.append(self._receive.receive_nowait())
+            except trio.WouldBlock:
+                return items
+
+    def loop_running(self) -> bool:
+        """Is the Trio run that runs the workers still running (any thread may ask)?"""
+        token = self._token
+        if token is None:
+            return False
+        try:
+            token.run_sync_soon(_noop)
+        except trio.RunFinishedError:
+            return False
+        return True
+
     def cancel(self) -> None:
         """Ask the workers to stop, from any thread; returns at once."""
         token = self._token
@@ -151,3 +171,7 @@ class TrioStream:
             # Shielded: the consumer may be closing us *because* it was cancelled.
             with trio.CancelScope(shield=True):
                 await self._finished.wait()
+
+
+def _noop() -> None:
+    return None

@@ -34,19 +34,36 @@ _loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None
 
 def _get_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     """uvloop's ``new_event_loop`` when importable (unless SYNCHRONAUT_LOOP=asyncio)."""
-    global _loop_factory
     factory = _loop_factory
     if factory is None:
-        factory = asyncio.new_event_loop
-        if os.environ.get("SYNCHRONAUT_LOOP", "").lower() != "asyncio":
-            try:
-                import uvloop  # pyright: ignore[reportMissingImports]
-            except ImportError:
-                pass
-            else:
-                factory = uvloop.new_event_loop  # pyright: ignore
-        _loop_factory = factory
+        # Decided once. uvloop is imported in a thread of its own, where no signal
+        # lands: a Ctrl-C inside the import system would leave it half done (and a
+        # file unclosed, warned about later).
+        importer = threading.Thread(
+            target=_choose_loop_factory, name="synchronaut-import", daemon=True
+        )
+        importer.start()
+        importer.join()
+        factory = _loop_factory
+        assert factory is not None
     return factory
+
+
+def _choose_loop_factory() -> None:
+    global _loop_factory
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
+    if os.environ.get("SYNCHRONAUT_LOOP", "").lower() != "asyncio":
+        try:
+            import uvloop  # pyright: ignore[reportMissingImports]
+        except ImportError:
+            pass
+        except Exception:  # installed but broken: say so, and use asyncio's loop
+            _logger.warning(
+                "synchronaut: uvloop failed to import; using asyncio's loop", exc_info=True
+            )
+        else:
+            factory = uvloop.new_event_loop  # pyright: ignore
+    _loop_factory = factory
 
 
 class _LoopThread:

@@ -21,18 +21,15 @@ import contextlib
 import logging
 import sys
 import time
-from _thread import allocate_lock
 from collections.abc import Callable, Coroutine
 from contextvars import Context, copy_context
 from typing import Any, cast
 
-from . import _fork, _loop, _placement
+from . import _loop, _placement
 from ._context import _write_back
 from ._errors import CallCancelled, _timeout_error
 from ._hosts import _LoopHost
-from ._job import _Job, _JobRunner
-from ._sensitive import _default_thread, _target
-from ._waits import _LIVENESS_SLICE, _closes_cycle, _mark_nested, _Wait
+from ._waits import _LIVENESS_SLICE, _closes_cycle, _is_blocked, _mark_nested, _Wait
 
 _logger = logging.getLogger("synchronaut")
 
@@ -63,7 +60,7 @@ def _discard(coro: _CoroOrMaker | None) -> None:
         coro.close()
 
 
-class _LoopCall(_Wait, _JobRunner):
+class _LoopCall(_Wait):
     """One coroutine run on ``host`` for the sync thread waiting in ``wait()``."""
 
     __slots__ = (
@@ -73,16 +70,13 @@ class _LoopCall(_Wait, _JobRunner):
         "coro",
         "ctx",
         "deadline",
-        "epoch",
         "error",
         "finished",
         "gone_at",
         "host",
         "inner",
-        "lock",
         "movable",
         "moved",
-        "open",
         "probe_seen",
         "probe_sent",
         "scope",
@@ -112,14 +106,12 @@ class _LoopCall(_Wait, _JobRunner):
         self.movable = movable
         self.moved = False
         self.ctx = ctx
-        ctx.run(_target.set, self)
+        # The waiting thread is the thread-sensitive thread of everything below the
+        # coroutine (the sync caller's thread: see _sensitive).
+        self._open_window(ctx)
         self.baseline = ctx.copy()
         self.timeout = timeout
         self.deadline: float | None = None
-        self.lock = allocate_lock()
-        # The thread-sensitive window: open while the caller waits (see _run_job).
-        self.open = True
-        self.epoch = _fork._epoch
         # Loop-thread state: the task (asyncio) or cancel scope (Trio), its timer.
         self.task: asyncio.Task[Any] | None = None
         self.inner: Coroutine[Any, Any, Any] | None = None
@@ -139,21 +131,6 @@ class _LoopCall(_Wait, _JobRunner):
         self.gone_at: float | None = None
         self.spare: _loop._LoopThread | None = None
 
-    # --- the thread-sensitive window (any thread) ---------------------------
-
-    def _run_job(self, job: _Job) -> None:
-        # A thread-sensitive sync call made below the coroutine: to the waiting
-        # thread's inbox while it waits. Once it has moved on (a task outlived the
-        # call that started it), or in a forked child, the process-wide thread.
-        with self.lock:
-            inbox = self.inbox
-            if self.open and inbox is not None and self.epoch == _fork._epoch:
-                inbox.put(job)
-                return
-        fallback = _default_thread()
-        job.runner = fallback
-        fallback._run_job(job)
-
     # --- the waiting thread -----------------------------------------------------
 
     def target_thread(self) -> int | None:
@@ -161,18 +138,22 @@ class _LoopCall(_Wait, _JobRunner):
 
     def _handover(self) -> None:
         host = self.host
-        if _closes_cycle(host.ident):
-            # The loop's thread waits, directly or through others, for this thread:
-            # work queued there would never start.
-            if not self.movable:
-                raise RuntimeError(
-                    f"cannot run {self.name}: the event loop it is bound to is blocked "
-                    "waiting for this thread (a blocking call made on that loop's "
-                    "thread), so it would never run; use it from async code on its "
-                    "loop instead"
-                )
-            host, self.spare = _placement._fallback_host(self.name)
-            self.host = host
+        if self.movable:
+            if _is_blocked(host.ident):
+                # The loop's thread is parked in a synchronous wait: nothing scheduled
+                # there runs until that wait ends -- and the wait may (through async
+                # code, invisibly) be waiting for this very call. Run it elsewhere.
+                host, self.spare = _placement._fallback_host(self.name)
+                self.host = host
+        elif _closes_cycle(host.ident):
+            # Bound to a loop whose thread waits, directly or through others, for
+            # this thread: it would never run.
+            raise RuntimeError(
+                f"cannot run {self.name}: the event loop it is bound to is blocked "
+                "waiting for this thread (a blocking call made on that loop's "
+                "thread), so it would never run; use it from async code on its "
+                "loop instead"
+            )
         _mark_nested(self.ctx, self.pool)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
@@ -277,8 +258,6 @@ class _LoopCall(_Wait, _JobRunner):
             self.host.post(self._cancel_on_loop)
 
     def _leave(self) -> None:
-        with self.lock:
-            self.open = False  # thread-sensitive calls go elsewhere from now on
         super()._leave()
         spare, self.spare = self.spare, None
         if spare is not None:

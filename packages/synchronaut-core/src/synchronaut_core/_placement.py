@@ -3,10 +3,11 @@
 - A coroutine that sync code blocks on runs on the loop that offloaded this thread's
   call, if synchronaut did and it still runs (*loop affinity*: loop-bound objects such
   as asyncio locks, async DB pools and HTTP sessions keep working); else on the shared
-  background loop (``_preferred_host``). If that loop's thread waits, directly or
-  through others, on this thread, the coroutine goes to the background loop instead,
-  or, if that one waits on us too, to a spare loop started for it
-  (``_fallback_host``; checked by the call once it is published, see ``_loop_calls``).
+  background loop (``_preferred_host``). If that loop's thread is parked in a
+  synchronous wait, the coroutine goes to the background loop instead, or, if that
+  one is blocked too, to a spare loop started for it (``_fallback_host``; checked by
+  the call once it is published, see ``_loop_calls``): a blocked loop may be waiting,
+  through async code nobody can see, for the very work it would have to run.
 - An async object driven by blocking calls (an async generator, an async context
   manager) is pinned, once, to the loop chosen the same way (``_pin_host``): all its
   steps run there.
@@ -24,7 +25,7 @@ import logging
 from . import _loop
 from ._hosts import _ForeignLoop, _LoopHost, _TrioRun
 from ._thread_state import _state
-from ._waits import _closes_cycle
+from ._waits import _is_blocked
 
 _logger = logging.getLogger("synchronaut")
 
@@ -51,18 +52,19 @@ def _preferred_host() -> _LoopHost:
 
 
 def _fallback_host(name: str) -> tuple[_LoopHost, _loop._LoopThread | None]:
-    """The loop for a call whose preferred loop waits on this thread; and a spare to stop.
+    """The loop for a call whose preferred loop is blocked; and a spare to stop after.
 
-    The background loop if it is free of that cycle, else a new loop in a thread of
-    its own for this call alone (the caller stops it): this thread cannot wait for
-    a loop whose thread waits for this thread.
+    The background loop if its thread is not parked in a synchronous wait, else a new
+    loop in a thread of its own for this call alone (the caller stops it): nothing is
+    ever scheduled onto a loop whose thread is blocked -- it might be waiting for the
+    very work it would have to run.
     """
     background = _loop._get_background()
-    if not _closes_cycle(background.ident):
+    if not _is_blocked(background.ident):
         return background, None
     _logger.warning(
-        "synchronaut: blocking call to %s made where its loop cannot run it (that loop's "
-        "thread is waiting for this one); running it on a temporary loop (await it "
+        "synchronaut: blocking call to %s made while synchronaut's loop is itself blocked "
+        "in a blocking call (on its own thread); running it on a temporary loop (await "
         "instead to keep the loop free)",
         name,
     )
@@ -77,6 +79,6 @@ def _pin_host(name: str) -> tuple[_LoopHost, _loop._LoopThread | None]:
     to stop once the object is done with it.
     """
     host = _preferred_host()
-    if not _closes_cycle(host.ident):
+    if not _is_blocked(host.ident):
         return host, None
     return _fallback_host(name)

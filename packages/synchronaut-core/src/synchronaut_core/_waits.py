@@ -33,14 +33,16 @@ holds a resource that this work needs.**
 from __future__ import annotations
 
 import time
-from _thread import get_ident
+from _thread import allocate_lock, get_ident
 from contextvars import Context
 from queue import Empty, SimpleQueue
 from typing import Any
 
+from . import _fork
 from ._errors import CallCancelled, _timeout_error
 from ._executor import _submit_to_default
-from ._job import _Job, _submit
+from ._job import _Job, _JobRunner, _submit
+from ._sensitive import _default_thread, _sensitive_runner, _target
 from ._thread_state import _nested_in, _state
 
 #: Longest sleep of a wait: how soon a Ctrl-C that landed just before it is raised,
@@ -52,6 +54,11 @@ _MAX_CHAIN = 100_000
 #: thread ident -> the innermost wait that thread is parked in. Written only by the
 #: thread itself (entering and leaving its waits), read by any thread.
 _blocked: dict[int, _Wait] = {}
+
+
+def _is_blocked(ident: int | None) -> bool:
+    """Is thread ``ident`` parked in a synchronous wait (so its loop, if any, is stalled)?"""
+    return ident is not None and ident in _blocked
 
 
 def _closes_cycle(ident: int | None) -> bool:
@@ -76,19 +83,40 @@ def _closes_cycle(ident: int | None) -> bool:
     return False  # pragma: no cover - a chain that long is not a program
 
 
-class _Wait:
+class _Wait(_JobRunner):
     """One synchronous wait of the current thread for work done by another thread.
 
     Subclasses say how the work is handed over, what to check when nothing happens
     for a while, and how to stop the work; ``wait()`` is the same for all. Any thread
-    may call ``_complete`` (the work is done) and ``cancel_from_caller``; everything
-    else runs on the waiting thread.
+    may call ``_complete`` (the work is done), ``cancel_from_caller`` and ``_run_job``;
+    everything else runs on the waiting thread.
+
+    A wait is also a *thread-sensitive window* (a ``_JobRunner``): named as
+    ``_sensitive._target`` in the context the awaited work runs in, it brings the
+    thread-sensitive calls made below that work to the waiting thread, which runs them
+    while it waits (see ``_open_window``).
     """
 
-    __slots__ = ("caller_gone", "done", "ident", "inbox", "job", "name", "outer", "pool")
+    __slots__ = (
+        "caller_gone",
+        "done",
+        "epoch",
+        "ident",
+        "inbox",
+        "job",
+        "lock",
+        "name",
+        "open",
+        "outer",
+        "pool",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.lock = allocate_lock()
+        # The thread-sensitive window: open while the caller waits (see _run_job).
+        self.open = True
+        self.epoch = _fork._epoch
         # Set, then the inbox is poked, by whoever finishes the work (any thread).
         self.done = False
         # Why the caller of the job this thread runs gave up, once it did.
@@ -132,6 +160,7 @@ class _Wait:
 
     def wait(self) -> Any:
         """Hand the work over, park until it is done, return its outcome (or raise it)."""
+        state = _state
         try:
             self._enter()
             self._handover()
@@ -140,11 +169,38 @@ class _Wait:
             self._abandon(exc)
             raise
         finally:
+            # Unpublished right here, with no call before the last store: a Ctrl-C can
+            # land on the entry of any function (``_leave`` included), and this thread
+            # must never stay listed as waiting, nor keep a window open, once it is not.
+            self.open = False
+            if state.wait is self:
+                outer = state.wait = self.outer
+                if outer is None:
+                    del _blocked[self.ident]  # type: ignore[arg-type]
+                else:
+                    _blocked[self.ident] = outer  # type: ignore[index]
             self._leave()
         return self._outcome()
 
     def run(self) -> None:
         """This wait, put in an inbox, is a wake-up call: there is nothing to run."""
+
+    def _open_window(self, ctx: Context) -> None:
+        """Bring the thread-sensitive calls made in ``ctx`` to this waiting thread."""
+        ctx.run(_target.set, self)
+
+    def _run_job(self, job: _Job) -> None:
+        # Any thread: a thread-sensitive sync call made below the awaited work. To the
+        # waiting thread's inbox while it waits; once it has moved on (a task outlived
+        # the call that started it), or in a forked child, the process-wide thread.
+        with self.lock:
+            inbox = self.inbox
+            if self.open and inbox is not None and self.epoch == _fork._epoch:
+                inbox.put(job)
+                return
+        fallback = _default_thread()
+        job.runner = fallback
+        fallback._run_job(job)
 
     def _complete(self) -> None:
         """The work is done (any thread): wake the waiter."""
@@ -208,17 +264,12 @@ class _Wait:
                 self._check()
 
     def _leave(self) -> None:
-        ident = self.ident
-        if ident is None:
+        # After ``wait`` unpublished this wait (see there): the rest of the tidying.
+        if self.ident is None:
             return  # interrupted before anything was published
-        state = _state
+        with self.lock:
+            pass  # a _run_job that saw the window open has put its job by now
         outer = self.outer
-        if state.wait is self:
-            state.wait = outer
-            if outer is None:
-                del _blocked[ident]
-            else:
-                _blocked[ident] = outer
         job = self.job
         if job is not None and job.wait is self:
             job.wait = None
@@ -247,8 +298,6 @@ def _drain(inbox: SimpleQueue[Any]) -> None:
         except Empty:
             return
         if not isinstance(item, _Wait):
-            from ._sensitive import _default_thread
-
             fallback = _default_thread()
             item.runner = fallback
             fallback._run_job(item)
@@ -278,6 +327,11 @@ class _JobWait(_Wait):
         job = self.work
         job.notify = self._complete
         _mark_nested(job.ctx, self.pool)
+        if _sensitive_runner().ident == self.ident:
+            # This thread is where thread-sensitive calls made here run (a dedicated
+            # thread-sensitive thread, or a waiting caller serving them): those the
+            # awaited call makes must come back here too, not queue behind us.
+            self._open_window(job.ctx)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
         if self.executor is None:
