@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,6 +27,17 @@ from synchronaut_core import (
     set_default_executor,
     shutdown,
 )
+
+
+@pytest.fixture(autouse=True)
+def fast_switching() -> Iterator[None]:
+    """Threads switch every microsecond: the waits' races show up."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 async def inner() -> int:
