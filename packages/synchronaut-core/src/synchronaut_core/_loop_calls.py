@@ -196,6 +196,10 @@ class _LoopCall(_Wait):
             self.done = True
             return
         if not host.alive():
+            if self.caller_gone is not None:
+                # Our caller gave up and its loop has gone since (asyncio.run ending,
+                # say): that is what this code must hear, not the loop's end.
+                raise CallCancelled(f"{self.caller_gone}; {self.name} was abandoned")
             raise RuntimeError(f"synchronaut's event loop stopped before {self.name} finished")
         now = time.monotonic()
         if self.caller_gone is not None:
