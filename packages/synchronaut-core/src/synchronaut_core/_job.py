@@ -44,6 +44,7 @@ class _Job:
         "origin_thread",
         "pool",
         "runner",
+        "started",
         "thread",
         "value",
         "wait",
@@ -64,7 +65,9 @@ class _Job:
         self.name = name
         self.value: Any = None
         self.error: BaseException | None = None
-        # Set once the call has run and its caller was told: it can no longer fail.
+        # Set as the call starts running on a thread, and once it has run and its
+        # caller was told (it can no longer fail).
+        self.started = False
         self.finished = False
         self.cancel_reason: str | None = None
         # The executor's future, when the job went through ``submit`` (to take a
@@ -132,6 +135,7 @@ class _Job:
         try:
             # In the try: a thread-sensitive job can run on a waiting *main* thread,
             # where Ctrl-C lands; the thread's state is restored whatever happens.
+            self.started = True
             state.job = self
             self.thread = ident
             if self.pool is not None:
@@ -143,6 +147,16 @@ class _Job:
             state.job = previous
             state.pool = previous_pool
             self._release_call()
+        self.deliver()
+
+    def deliver(self) -> None:
+        """The call has run (value or error set): tell its caller, once.
+
+        Also called by a waiting thread interrupted (Ctrl-C) right after a job it was
+        serving returned, so that its caller still hears.
+        """
+        if self.finished:
+            return
         if self.cancel_reason is not None:
             _logger.debug(
                 "synchronaut: %s finished after its caller %s; result dropped",
@@ -150,6 +164,7 @@ class _Job:
                 self.cancel_reason,
                 exc_info=self.error,
             )
+            self.finished = True
             self.error = None
             self._drop_value()
             return

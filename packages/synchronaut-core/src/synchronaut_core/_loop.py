@@ -15,12 +15,13 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ._fork import _ensure_fork_hook
 from ._validate import _check_seconds, _wait_limit
-from ._waits import _closes_cycle
+from ._waits import _blocked, _closes_cycle
 
 __all__ = ["shutdown"]
 
@@ -168,21 +169,37 @@ class _LoopThread:
         # ``finally`` blocks, then close async generators. Bounded, so a task that
         # ignores cancellation cannot hang interpreter exit.
         loop = self.loop
-        tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            loop.run_until_complete(asyncio.wait(tasks, timeout=_CANCEL_GRACE))
-            stuck = [task for task in tasks if not task.done()]
-            if stuck:
-                _logger.warning(
-                    "synchronaut: %d task(s) ignored cancellation at loop shutdown: %r",
-                    len(stuck),
-                    stuck,
-                )
-            for task in tasks:
-                if task.done() and not task.cancelled():
-                    task.exception()  # retrieved: no "exception was never retrieved"
+        deadline = time.monotonic() + _CANCEL_GRACE
+        swept: set[asyncio.Task[Any]] = set()
+        while True:
+            # Again and again: the cancelled tasks' cleanup, and callbacks still queued
+            # (an iterator dropped "closes later", see _pinned), can start new tasks,
+            # which must not be destroyed pending when the loop closes. Only the first
+            # sweep cancels: later ones are that cleanup, given the rest of the grace.
+            tasks = {task for task in asyncio.all_tasks(loop) if not task.done()} - swept
+            if not tasks:
+                break
+            if not swept:
+                for task in tasks:
+                    task.cancel()
+            swept |= tasks
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            loop.run_until_complete(asyncio.wait(tasks, timeout=remaining))
+        stuck = [task for task in swept if not task.done()]
+        if stuck:
+            for task in stuck:
+                task.cancel()
+            _logger.warning(
+                "synchronaut: %d task(s) did not finish within %ss of the loop's shutdown: %r",
+                len(stuck),
+                _CANCEL_GRACE,
+                stuck,
+            )
+        for task in swept:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: no "exception was never retrieved"
         loop.run_until_complete(loop.shutdown_asyncgens())
         executor: Any = getattr(loop, "_default_executor", None)
         if executor is not None:
@@ -216,6 +233,12 @@ class _LoopThread:
         self.closing = True
         with contextlib.suppress(RuntimeError):  # already closed
             self.loop.call_soon_threadsafe(self._request_stop)
+        parked = _blocked.get(self.thread.ident)  # type: ignore[arg-type]
+        if parked is not None:
+            # The loop's thread is blocked in a blocking call a coroutine of it made:
+            # it cannot turn to see the stop. Cancel that call (the coroutine gets
+            # CallCancelled there, as it would be cancelled anyway).
+            parked.cancel_from_caller("synchronaut's event loop is shutting down")
         if _closes_cycle(self.thread.ident):
             return False
         with contextlib.suppress(RuntimeError):  # its start failed: nothing to wait for

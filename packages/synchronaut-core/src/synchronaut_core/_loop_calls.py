@@ -138,21 +138,23 @@ class _LoopCall(_Wait):
 
     def _handover(self) -> None:
         host = self.host
-        if self.movable:
+        if self.movable and isinstance(host, _loop._LoopThread):
             if _is_blocked(host.ident):
-                # The loop's thread is parked in a synchronous wait: nothing scheduled
-                # there runs until that wait ends -- and the wait may (through async
-                # code, invisibly) be waiting for this very call. Run it elsewhere.
+                # Synchronaut's own loop, parked in a synchronous wait: nothing
+                # scheduled there runs until that wait ends -- and the wait may
+                # (through coroutines awaiting offloaded calls, invisibly) be waiting
+                # for this very call. The coroutine is not bound to it: elsewhere.
                 host, self.spare = _placement._fallback_host(self.name)
                 self.host = host
         elif _closes_cycle(host.ident):
-            # Bound to a loop whose thread waits, directly or through others, for
-            # this thread: it would never run.
+            # Bound to its loop (the loop that offloaded this thread's call, or the
+            # one an async object lives on), whose thread waits, directly or through
+            # others, for this thread: it would never run. (A loop that is merely
+            # busy, or blocked in an unrelated call, is waited for.)
             raise RuntimeError(
-                f"cannot run {self.name}: the event loop it is bound to is blocked "
+                f"cannot run {self.name}: the event loop it belongs to is blocked "
                 "waiting for this thread (a blocking call made on that loop's "
-                "thread), so it would never run; use it from async code on its "
-                "loop instead"
+                "thread), so it would never run; await it there instead of blocking"
             )
         _mark_nested(self.ctx, self.pool)
         if self.timeout is not None:

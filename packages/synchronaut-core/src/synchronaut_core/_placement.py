@@ -2,12 +2,16 @@
 
 - A coroutine that sync code blocks on runs on the loop that offloaded this thread's
   call, if synchronaut did and it still runs (*loop affinity*: loop-bound objects such
-  as asyncio locks, async DB pools and HTTP sessions keep working); else on the shared
-  background loop (``_preferred_host``). If that loop's thread is parked in a
-  synchronous wait, the coroutine goes to the background loop instead, or, if that
-  one is blocked too, to a spare loop started for it (``_fallback_host``; checked by
-  the call once it is published, see ``_loop_calls``): a blocked loop may be waiting,
-  through async code nobody can see, for the very work it would have to run.
+  as asyncio locks, async DB pools and HTTP sessions -- and Trio code -- keep
+  working); else on the shared background loop (``_preferred_host``). The background
+  loop is ours and nothing binds a call to it: if its thread is parked in a
+  synchronous wait, the coroutine goes to a spare loop started for it instead
+  (``_fallback_host``; checked by the call once it is published, see
+  ``_loop_calls``) -- a blocked loop may be waiting, through coroutines awaiting
+  offloaded calls that no bookkeeping of threads can see, for the very work it would
+  have to run. A loop chosen by affinity is the only one the coroutine can run on:
+  the call waits for it, unless the chain of waits from its thread leads back to the
+  caller (then a clear RuntimeError).
 - An async object driven by blocking calls (an async generator, an async context
   manager) is pinned, once, to the loop chosen the same way (``_pin_host``): all its
   steps run there.
@@ -79,6 +83,6 @@ def _pin_host(name: str) -> tuple[_LoopHost, _loop._LoopThread | None]:
     to stop once the object is done with it.
     """
     host = _preferred_host()
-    if not _is_blocked(host.ident):
-        return host, None
-    return _fallback_host(name)
+    if isinstance(host, _loop._LoopThread) and _is_blocked(host.ident):
+        return _fallback_host(name)
+    return host, None

@@ -49,7 +49,7 @@ from concurrent.futures import Executor, Future
 from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from . import _fork
-from ._thread_state import _state
+from ._thread_state import _nested_in, _state
 from ._validate import _check_seconds, _wait_limit
 
 __all__ = ["WorkerPool"]
@@ -344,8 +344,9 @@ class WorkerPool(Executor):
         Calls already running finish (threads cannot be killed); queued ones run
         first unless ``cancel_futures=True``, which cancels queued ``submit`` futures
         and fails queued internal jobs. ``wait=True`` returns once every worker has
-        ended (at once on a worker thread of this pool). Safe to call any number of
-        times, from any thread.
+        ended -- except when called from a worker of this pool, or from work that one
+        of its workers is waiting for (a worker would then wait for itself): it then
+        returns without waiting. Safe to call any number of times, from any thread.
         """
         cancelled: list[Any] = []
         with self._lock:
@@ -366,11 +367,17 @@ class WorkerPool(Executor):
             cancel = getattr(item, "cancel", None)
             if cancel is not None:
                 cancel()
-        if wait:
-            current = threading.current_thread()
+        if wait and not self._called_from_within():
             for worker in workers:
-                if worker.thread is not current:
-                    _wait_for(worker.finished)
+                _wait_for(worker.finished)
+
+    def _called_from_within(self) -> bool:
+        """Is this thread one of our workers, or running work a worker of ours waits for?
+
+        Then waiting for every worker would wait for ourselves: a worker waiting, even
+        through async code, for the very call that is shutting the pool down.
+        """
+        return _state.pool is self or self in _nested_in.get()
 
     # --- fork and introspection -----------------------------------------------
 

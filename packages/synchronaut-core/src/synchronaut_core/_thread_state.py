@@ -12,6 +12,7 @@ nested work, and gets a thread even past the pool's limit (see ``_pool``).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from contextvars import ContextVar
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,32 @@ from ._context import _INTERNAL
 if TYPE_CHECKING:
     from ._job import _Job
     from ._waits import _Wait
+
+
+class _Inbox:
+    """Where a waiting thread is woken, and receives the jobs it is to run meanwhile.
+
+    ``jobs`` holds thread-sensitive jobs sent to the thread (see ``_waits``), taken in
+    order by whichever of its waits is innermost; ``wake`` is what the thread sleeps
+    on -- a token in it means "look again" (a job came, or some wait's work is done).
+    Jobs are not kept in the queue the thread sleeps on, so that taking one is
+    split from sleeping: a Ctrl-C landing as the thread wakes can never lose a job.
+    """
+
+    __slots__ = ("jobs", "wake")
+
+    def __init__(self) -> None:
+        self.jobs: deque[Any] = deque()
+        self.wake: SimpleQueue[None] = SimpleQueue()
+
+    def put_job(self, job: Any) -> None:
+        """Any thread: queue ``job`` for the thread, and wake it."""
+        self.jobs.append(job)
+        self.wake.put(None)
+
+    def poke(self) -> None:
+        """Any thread: wake the thread to look again."""
+        self.wake.put(None)
 
 
 class _ThreadState(threading.local):
@@ -34,7 +61,7 @@ class _ThreadState(threading.local):
     wait: _Wait | None = None
     #: Where completions and thread-sensitive jobs reach this thread while it waits;
     #: made on the thread's first wait, shared by the waits nested on it.
-    inbox: SimpleQueue[Any] | None = None
+    inbox: _Inbox | None = None
 
 
 _state = _ThreadState()

@@ -35,7 +35,7 @@ from __future__ import annotations
 import time
 from _thread import allocate_lock, get_ident
 from contextvars import Context
-from queue import Empty, SimpleQueue
+from queue import Empty
 from typing import Any
 
 from . import _fork
@@ -43,7 +43,7 @@ from ._errors import CallCancelled, _timeout_error
 from ._executor import _submit_to_default
 from ._job import _Job, _JobRunner, _submit
 from ._sensitive import _default_thread, _sensitive_runner, _target
-from ._thread_state import _nested_in, _state
+from ._thread_state import _Inbox, _nested_in, _state
 
 #: Longest sleep of a wait: how soon a Ctrl-C that landed just before it is raised,
 #: and how often it checks that the other side is alive.
@@ -109,6 +109,7 @@ class _Wait(_JobRunner):
         "open",
         "outer",
         "pool",
+        "serving",
     )
 
     def __init__(self, name: str) -> None:
@@ -122,7 +123,9 @@ class _Wait(_JobRunner):
         # Why the caller of the job this thread runs gave up, once it did.
         self.caller_gone: str | None = None
         self.ident: int | None = None
-        self.inbox: SimpleQueue[Any] | None = None
+        self.inbox: _Inbox | None = None
+        # The thread-sensitive job this wait is running right now (see _park).
+        self.serving: _Job | None = None
         self.outer: _Wait | None = None
         self.job: _Job | None = None
         # The bounded pool the waiting thread is a worker of: the work waited for is
@@ -179,11 +182,13 @@ class _Wait(_JobRunner):
                     del _blocked[self.ident]  # type: ignore[arg-type]
                 else:
                     _blocked[self.ident] = outer  # type: ignore[index]
-            self._leave()
+            try:
+                self._leave()
+            finally:
+                # Again, should a Ctrl-C have cut ``_leave`` short: no job handed to
+                # this thread may be left where nobody will run it.
+                self._hand_over_jobs()
         return self._outcome()
-
-    def run(self) -> None:
-        """This wait, put in an inbox, is a wake-up call: there is nothing to run."""
 
     def _open_window(self, ctx: Context) -> None:
         """Bring the thread-sensitive calls made in ``ctx`` to this waiting thread."""
@@ -196,18 +201,16 @@ class _Wait(_JobRunner):
         with self.lock:
             inbox = self.inbox
             if self.open and inbox is not None and self.epoch == _fork._epoch:
-                inbox.put(job)
+                inbox.put_job(job)
                 return
-        fallback = _default_thread()
-        job.runner = fallback
-        fallback._run_job(job)
+        _reroute(job)
 
     def _complete(self) -> None:
         """The work is done (any thread): wake the waiter."""
         self.done = True
         inbox = self.inbox
         if inbox is not None:
-            inbox.put(self)
+            inbox.poke()
 
     def cancel_from_caller(self, reason: str) -> None:
         """The caller of the job this thread runs gave up (any thread; see ``_Job.give_up``)."""
@@ -216,7 +219,7 @@ class _Wait(_JobRunner):
             self._cancel_work()
             inbox = self.inbox
             if inbox is not None:
-                inbox.put(self)
+                inbox.poke()
 
     def _enter(self) -> None:
         # On the waiting thread. An interrupt can land after any call here, so
@@ -226,7 +229,7 @@ class _Wait(_JobRunner):
         ident = get_ident()
         inbox = state.inbox
         if inbox is None:
-            inbox = state.inbox = SimpleQueue()
+            inbox = state.inbox = _Inbox()
         job = state.job
         # -- publish (no call)
         self.inbox = inbox
@@ -246,34 +249,64 @@ class _Wait(_JobRunner):
             )
 
     def _park(self) -> None:
-        # On the waiting thread: sleep on the inbox, running what it brings.
-        assert self.inbox is not None
-        get = self.inbox.get
+        # On the waiting thread: sleep on the inbox, running the jobs it brings.
+        inbox = self.inbox
+        assert inbox is not None
+        jobs = inbox.jobs
+        sleep = inbox.wake.get
         while not self.done:
+            if jobs:
+                # Taken with no call in between, so an interrupt cannot lose it: it is
+                # in the queue until ``serving`` names it (see ``_settle_serving``).
+                job = jobs[0]
+                del jobs[0]
+                self.serving = job
+                job.run()  # on this thread: the thread-sensitive thread for it
+                self.serving = None
+                continue
             try:
-                item = get(timeout=self._next_slice())
+                sleep(timeout=self._next_slice())
             except Empty:
                 self._check()
                 continue
-            # A thread-sensitive job to run here, or a wake-up call (``_Wait.run``
-            # does nothing): this wait's own, or one for an outer wait of this thread
-            # (whose ``done`` its completer set) or a stale one (ignored).
-            item.run()
-            del item
+            # A job came (taken above), this or an outer wait's work is done (its
+            # ``done`` is set), or the caller gave up.
             if self.caller_gone is not None and not self.done:
                 self._check()
+
+    def _settle_serving(self) -> None:
+        # Interrupted while running a thread-sensitive job (a Ctrl-C on this main
+        # thread): its caller must still hear. Not started: it runs on the
+        # process-wide thread instead; started: it ran, so its outcome is delivered
+        # (a Ctrl-C inside the callee itself is its outcome).
+        job, self.serving = self.serving, None
+        if job is not None:
+            if job.started:
+                job.deliver()
+            else:
+                _reroute(job)
 
     def _leave(self) -> None:
         # After ``wait`` unpublished this wait (see there): the rest of the tidying.
         if self.ident is None:
             return  # interrupted before anything was published
-        with self.lock:
-            pass  # a _run_job that saw the window open has put its job by now
-        outer = self.outer
         job = self.job
         if job is not None and job.wait is self:
             job.wait = None
-        if outer is None and self.inbox is not None:
+        self._hand_over_jobs()
+
+    def _hand_over_jobs(self) -> None:
+        """The jobs this thread was given to run and will not: to whoever runs them now.
+
+        The job it was serving when interrupted (see ``_settle_serving``); and, once its
+        outermost wait is over, those still queued (see ``_drain``). Idempotent.
+        """
+        if self.ident is None:
+            return
+        self._settle_serving()
+        with self.lock:
+            pass  # a _run_job that saw the window open has put its job by now
+        if self.outer is None and self.inbox is not None and _state.wait is None:
             _drain(self.inbox)
 
 
@@ -286,21 +319,24 @@ def _mark_nested(ctx: Context, pool: object) -> None:
             ctx.run(_nested_in.set, (*nested, pool))
 
 
-def _drain(inbox: SimpleQueue[Any]) -> None:
+def _drain(inbox: _Inbox) -> None:
     """After a thread's outermost wait: no wait is left to serve what is still queued.
 
-    Wake-up calls are dropped; a thread-sensitive job (sent just before its window
-    closed) runs on the process-wide thread-sensitive thread instead.
+    A thread-sensitive job sent just before its window closed runs on the
+    process-wide thread-sensitive thread instead.
     """
-    while True:
-        try:
-            item = inbox.get_nowait()
-        except Empty:
-            return
-        if not isinstance(item, _Wait):
-            fallback = _default_thread()
-            item.runner = fallback
-            fallback._run_job(item)
+    jobs = inbox.jobs
+    while jobs:
+        job = jobs[0]
+        del jobs[0]
+        _reroute(job)
+
+
+def _reroute(job: _Job) -> None:
+    """``job`` cannot run on the thread it was sent to: the process-wide one runs it."""
+    fallback = _default_thread()
+    job.runner = fallback
+    fallback._run_job(job)
 
 
 class _JobWait(_Wait):
