@@ -170,9 +170,11 @@ class PoolMachine(RuleBasedStateMachine):
             idle = list(pool._idle)
             workers = list(pool._workers)
             active = pool._active
-            backlog = len(pool._backlog)
+            backlog = pool._queued
             # (A worker told to stop by shutdown holds _STOP, not a job, until it goes.)
             busy = [w for w in workers if w.job is not None and w.job is not _pool._STOP]
+            # (No call here is nested under a blocked worker: no slot is lent.)
+            assert all(w.lender is None for w in workers)
             parked = [w for w in idle if w.wake.locked() and w.job is None]
             stopping = [w for w in workers if w.job is _pool._STOP]
             # (Under the lock: a worker leaves _idle, under it, before its thread ends.)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._context import _write_back
 from ._pool import WorkerPool
-from ._thread_state import _nested_in, _state
+from ._thread_state import _Lender, _nested_in, _state
 
 if TYPE_CHECKING:
     from ._waits import _Wait
@@ -285,6 +285,14 @@ def _in_process(executor: Executor) -> bool:
     )
 
 
+def _lenders(job: _Job, executor: object) -> list[_Lender]:
+    """The slots lent to ``job``'s context by blocked workers of ``executor``, innermost first."""
+    nested = job.ctx.get(_nested_in, ())
+    if not nested:
+        return []
+    return [lender for lender in reversed(nested) if lender.pool is executor]
+
+
 def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
     """Hand ``job`` to ``executor``; a shut-down executor gives a clear RuntimeError.
 
@@ -299,9 +307,16 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
         return
     try:
         if type(executor) is WorkerPool:
-            # Nested work of one of its blocked workers may exceed its limit.
-            executor._run_job(job, executor in job.ctx.get(_nested_in, ()))
+            # Nested work of blocked workers of this pool may run on the slots they lend.
+            executor._run_job(job, _lenders(job, executor))
         elif _in_process(executor):
+            job.pool = executor  # its thread is a worker of this executor (see _waits)
+            for lender in _lenders(job, executor):
+                # Nested work of a worker of this executor blocked waiting for it: an
+                # executor we cannot see into may be full of such workers, so the
+                # blocked worker runs it itself, instead of sitting idle meanwhile.
+                if lender.active and lender.wait._take_nested(job):
+                    return
             future = executor.submit(job.run)
             job.future = future
             future.add_done_callback(job.settle_if_cancelled)

@@ -156,7 +156,7 @@ class _LoopCall(_Wait):
                 "waiting for this thread (a blocking call made on that loop's "
                 "thread), so it would never run; await it there instead of blocking"
             )
-        _mark_nested(self.ctx, self.pool)
+        _mark_nested(self.ctx, self.lender)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
         try:

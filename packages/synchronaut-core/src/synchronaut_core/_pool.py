@@ -15,14 +15,15 @@ the pool deadlocks. This pool is a real ``concurrent.futures.Executor`` (``submi
   worker sits idle, and never waits with no thread coming for it.
 - Every counter and list is changed under ``_lock`` only, by the thread that holds
   it; no state is shared with a lock-free queue.
-- ``_active`` counts the busy workers. A job that a *blocked* worker of this pool
-  waits for, directly or through coroutines (sync code calling async code calling
-  sync code...: see ``_waits`` and ``_thread_state._nested_in``), is handed to an idle
-  worker or gets a new one even when ``max_workers`` are busy: nesting of any depth
-  completes, because the work a blocked worker waits for always gets a thread. Only
-  such nested work exceeds the limit, so the threads stay bounded by the limit times
-  the nesting depth, however many calls wait in the backlog; the pool is back under
-  its limit as soon as those workers finish.
+- ``_active`` counts the busy workers holding one of the ``max_workers`` slots. A
+  worker that blocks waiting for a nested call (sync code calling async code calling
+  sync code...: see ``_waits``) *lends* its slot to the work it waits for
+  (``_thread_state._Lender``): when the pool is full, the calls that work submits
+  run on the lent slot, one at a time, on one more thread. Nesting of any depth thus
+  completes -- the work a blocked worker waits for always has a slot -- while the
+  threads stay within ``max_workers`` plus one per blocked worker; unrelated calls
+  queue for the ordinary slots. A queued entry can be taken by an ordinary slot or
+  by a lent one it is nested under, whichever frees first (``_Queued.taken``).
 - Ctrl-C reaches only the main thread, so of this code only ``submit``/``shutdown``
   can be interrupted, and only where CPython checks for signals: at a function's
   entry, after a call returns, on a loop's back edge. Each step that changes state
@@ -44,12 +45,12 @@ import os
 import threading
 from _thread import allocate_lock
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from typing import Any, NamedTuple, ParamSpec, Protocol, TypeVar
 
 from . import _fork
-from ._thread_state import _nested_in, _state
+from ._thread_state import _Lender, _nested_in, _state
 from ._validate import _check_seconds, _wait_limit
 
 __all__ = ["WorkerPool"]
@@ -70,8 +71,15 @@ class _Runnable(Protocol):
     def run(self) -> None: ...
 
 
-class _Failable(Protocol):
-    def fail(self, error: BaseException) -> None: ...
+class _Queued:
+    """A job waiting for a slot: in ``_backlog``, and in the queues of the lent slots it
+    may use; whoever takes it first marks it taken (the others skip it)."""
+
+    __slots__ = ("job", "taken")
+
+    def __init__(self, job: _Runnable) -> None:
+        self.job = job
+        self.taken = False
 
 
 class _FutureItem:
@@ -133,12 +141,14 @@ _RETRACTED: Any = object()
 class _Worker:
     """One worker thread and its handoff slot; fields change under the pool's lock."""
 
-    __slots__ = ("epoch", "finished", "job", "pool", "thread", "wake")
+    __slots__ = ("epoch", "finished", "job", "lender", "pool", "thread", "wake")
 
     def __init__(self, pool: WorkerPool, job: _Runnable, name: str) -> None:
         self.pool = pool
         # The job this worker owns: handed to it, or running (None while idle).
         self.job: Any = job
+        # The lent slot that job runs on (None: one of the pool's own slots).
+        self.lender: _Lender | None = None
         # Locked while parked with nothing to do; released by the submitter that
         # hands this worker a job (trio's thread cache uses a lock the same way).
         self.wake = allocate_lock()
@@ -205,7 +215,8 @@ class WorkerPool(Executor):
         # Fresh bookkeeping: at creation, and in a forked child.
         self._lock = allocate_lock()
         self._idle: list[_Worker] = []  # parked workers, the most recently used last
-        self._backlog: deque[_Runnable] = deque()
+        self._backlog: deque[_Queued] = deque()
+        self._queued = 0  # entries of the backlog not taken yet
         self._active = 0
         self._workers: dict[_Worker, None] = {}  # every worker whose thread may run
         self._closed = False
@@ -218,38 +229,61 @@ class WorkerPool(Executor):
 
     # --- submitting (any thread; Ctrl-C can land here on the main thread) ---------
 
-    def _run_job(self, job: _Runnable, nested: bool = False) -> None:
+    def _run_job(self, job: _Runnable, lenders: Sequence[_Lender] = ()) -> None:
         """Run ``job.run()`` on a worker (synchronaut's own jobs: no ``Future``).
 
-        ``nested``: a blocked worker of this pool waits for the job, which then runs
-        at once, past the limit if need be. Raises ``RuntimeError`` after shutdown,
-        or if no thread could be started for it -- and then the job never runs.
+        ``lenders``: the slots lent by blocked workers of this pool that ``job`` is
+        nested under, innermost first; when the pool is full it runs on one that is
+        free, else waits for one of them or for an ordinary slot. Raises
+        ``RuntimeError`` after shutdown, or if no thread could be started for it --
+        and then the job never runs.
         """
         with self._lock:
             if self._closed:
                 raise RuntimeError("cannot schedule new futures after shutdown")
-            if self._active < self._max_workers or nested:
-                idle = self._idle
-                if idle:
-                    # Hand it to the worker parked last. No call comes before the
-                    # release, so an interrupt cannot split the handoff.
-                    worker = idle[-1]
-                    del idle[-1]
-                    worker.job = job
-                    self._active += 1
-                    worker.wake.release()
-                    return
-                self._start_worker(job)
+            if self._active < self._max_workers:
+                self._assign(job, None)
                 return
-            self._backlog.append(job)
+            for lender in lenders:
+                if lender.active and not lender.busy:
+                    self._assign(job, lender)
+                    return
+            entry = _Queued(job)
+            self._backlog.append(entry)
+            self._queued += 1
+            for lender in lenders:
+                if lender.active:
+                    lender.queued.append(entry)
 
-    def _start_worker(self, job: _Runnable) -> None:
+    def _assign(self, job: _Runnable, lender: _Lender | None) -> None:
+        # Under the lock: ``job`` takes a slot -- one of ours, or ``lender``'s.
+        idle = self._idle
+        if idle:
+            # Hand it to the worker parked last. No call comes before the release,
+            # so an interrupt cannot split the handoff.
+            worker = idle[-1]
+            del idle[-1]
+            worker.job = job
+            worker.lender = lender
+            if lender is None:
+                self._active += 1
+            else:
+                lender.busy = True
+            worker.wake.release()
+            return
+        self._start_worker(job, lender)
+
+    def _start_worker(self, job: _Runnable, lender: _Lender | None) -> None:
         # Under the lock: the new thread takes its first job under the same lock, so
         # it cannot have taken it before a failed start gives it back.
         worker = _Worker(self, job, f"{self._prefix}-{next(self._spawned)}")
+        worker.lender = lender
         try:
             worker.thread.start()
-            self._active += 1
+            if lender is None:
+                self._active += 1
+            else:
+                lender.busy = True
             self._workers[worker] = None
         except BaseException:
             # "can't start new thread", or Ctrl-C inside Thread.start(): if the thread
@@ -257,6 +291,16 @@ class WorkerPool(Executor):
             worker.job = _RETRACTED
             worker.finished.release()
             raise
+
+    def _take(self, queue: deque[_Queued]) -> _Runnable | None:
+        # Under the lock: the first entry of ``queue`` nobody has taken yet.
+        while queue:
+            entry = queue.popleft()
+            if not entry.taken:
+                entry.taken = True
+                self._queued -= 1
+                return entry.job
+        return None
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         """Schedule ``fn(*args, **kwargs)`` on a worker and return its ``Future``.
@@ -301,10 +345,29 @@ class WorkerPool(Executor):
             worker.job = None
             if worker.epoch != self._epoch:
                 return None  # a forked child: this pool forgot us
-            if self._backlog and self._active <= self._max_workers:
-                job = worker.job = self._backlog.popleft()  # keep our slot for it
-                return job
-            self._active -= 1
+            lender, worker.lender = worker.lender, None
+            if lender is None:
+                job = self._take(self._backlog)  # keep our slot for it
+                if job is not None:
+                    worker.job = job
+                    return job
+                self._active -= 1
+            else:
+                # A lent slot: the next call nested under it, if its lender still waits;
+                # else, an ordinary slot if one is free. (This worker held none.)
+                lender.busy = False
+                job = self._take(lender.queued) if lender.active else None
+                if job is not None:
+                    lender.busy = True
+                    worker.lender = lender
+                    worker.job = job
+                    return job
+                if self._active < self._max_workers:
+                    job = self._take(self._backlog)
+                    if job is not None:
+                        self._active += 1
+                        worker.job = job
+                        return job
             if self._closed:
                 self._leave(worker)
                 return None
@@ -352,8 +415,11 @@ class WorkerPool(Executor):
         with self._lock:
             self._closed = True
             if cancel_futures:
-                cancelled = list(self._backlog)
-                self._backlog.clear()
+                while True:
+                    job = self._take(self._backlog)
+                    if job is None:
+                        break
+                    cancelled.append(job)
             idle = self._idle
             while idle:
                 # Each idle worker leaves (and removes itself from _idle); an
@@ -377,7 +443,7 @@ class WorkerPool(Executor):
         Then waiting for every worker would wait for ourselves: a worker waiting, even
         through async code, for the very call that is shutting the pool down.
         """
-        return _state.pool is self or self in _nested_in.get()
+        return _state.pool is self or any(lender.pool is self for lender in _nested_in.get())
 
     # --- fork and introspection -----------------------------------------------
 
@@ -391,7 +457,7 @@ class WorkerPool(Executor):
             for w in self._workers
             if w.job is not None and w.job is not _STOP and w.thread is not me
         ]
-        orphans.extend(self._backlog)
+        orphans.extend(entry.job for entry in self._backlog if not entry.taken)
         closed = self._closed
         self._reset()
         self._closed = closed
@@ -408,7 +474,7 @@ class WorkerPool(Executor):
         """The pool's counters, read together under its lock."""
         with self._lock:
             return _PoolState(
-                len(self._idle), self._active, len(self._workers), len(self._backlog), self._closed
+                len(self._idle), self._active, len(self._workers), self._queued, self._closed
             )
 
     def __repr__(self) -> str:

@@ -4,9 +4,10 @@ One thread-local, read by every module that must know "where am I?": the offload
 call this thread runs (for ``check_cancelled()``, loop affinity and cancellation
 reaching nested waits), the bounded pool it is a worker of, and its innermost
 synchronous wait with the inbox that wakes it (see ``_waits``). And one ContextVar,
-``_nested_in``: the bounded pools that have a worker blocked, waiting, above the
-current context -- work submitted from here to one of them is that worker's own
-nested work, and gets a thread even past the pool's limit (see ``_pool``).
+``_nested_in``: the workers blocked, waiting, above the current context, each lending
+its slot in its pool (a ``_Lender``) -- a sync call submitted from here to that pool
+is the blocked worker's own nested work, and may run on the lent slot when the pool
+is full (see ``_pool``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,31 @@ class _ThreadState(threading.local):
 _state = _ThreadState()
 
 
-#: Bounded pools with a worker blocked in a wait above this context (see ``_pool``).
-_nested_in: ContextVar[tuple[object, ...]] = ContextVar("synchronaut_nested_in", default=())
+class _Lender:
+    """A worker blocked in a wait, lending its one slot to the work it waits for.
+
+    Made by the wait (see ``_waits``) when the waiting thread is a worker of a bounded
+    pool -- a ``WorkerPool``, another thread executor, a Trio run's thread limiter --
+    and named, after those of the waits around it, in ``_nested_in`` in the context
+    the awaited work runs in. When the pool is full, the sync calls that work makes
+    to it run on the lent slot, one at a time (``busy``; ``queued``: those waiting
+    for it): nested calls of any depth complete, and the threads stay within the
+    pool's limit plus one per blocked worker. Only while the wait lasts (``active``).
+    """
+
+    __slots__ = ("active", "busy", "limiter", "pool", "queued", "wait")
+
+    def __init__(self, pool: object, wait: Any) -> None:
+        self.pool = pool
+        self.wait = wait
+        self.active = True
+        # WorkerPool: the lent slot is in use / the entries waiting for it (its lock).
+        self.busy = False
+        self.queued: deque[Any] = deque()
+        # Trio: a one-token limiter, the lent slot (made in the Trio thread).
+        self.limiter: Any = None
+
+
+#: The workers blocked in a wait above this context, outermost first (see _Lender).
+_nested_in: ContextVar[tuple[_Lender, ...]] = ContextVar("synchronaut_nested_in", default=())
 _INTERNAL.add(_nested_in)

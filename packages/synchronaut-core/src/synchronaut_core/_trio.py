@@ -7,7 +7,6 @@ here runs in the calling Trio task, except ``_Job.run`` (a worker thread).
 
 from __future__ import annotations
 
-import math
 from _thread import get_ident
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
@@ -48,30 +47,26 @@ async def _with_timeout(coro: Coroutine[Any, Any, Any], timeout: float, name: st
     return value
 
 
-_unbounded_var: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar(
-    "synchronaut_unbounded_limiter"
-)
-
-
 def _limiter_for(job: _Job) -> trio.CapacityLimiter:
-    """The thread limiter for ``job``: the run's default one, unless ``job`` is nested.
+    """The thread limiter for ``job``: the run's default one, or a slot lent to it.
 
-    A Trio worker thread blocked in a nested call still holds its token of the run's
-    default limiter (40 threads); the sync calls made by the work it waits for must
-    not queue for a token behind it, so they take no token (see
-    ``_thread_state._nested_in``). The offload notes the limiter on the job: the
-    thread that runs it is a worker of that pool.
+    A Trio worker thread blocked in a nested call keeps its token of the run's
+    default limiter (40 threads); when every token is taken, a sync call made by the
+    work it waits for must not queue behind it: it takes the token the blocked
+    thread lends (a one-token limiter of its own, see ``_thread_state._Lender``).
+    The offload notes the default limiter on the job: the thread that runs it is a
+    worker of that pool.
     """
     default = trio.to_thread.current_default_thread_limiter()
     job.pool = default
-    if default not in job.ctx.get(_nested_in, ()):
+    if default.available_tokens > 0:  # no await from here to the acquire: no race
         return default
-    try:
-        return _unbounded_var.get()
-    except LookupError:
-        unbounded = trio.CapacityLimiter(math.inf)
-        _unbounded_var.set(unbounded)
-        return unbounded
+    for lender in reversed(job.ctx.get(_nested_in, ())):
+        if lender.pool is default and lender.active:
+            if lender.limiter is None:
+                lender.limiter = trio.CapacityLimiter(1)
+            return lender.limiter
+    return default
 
 
 def _current_origin() -> object:

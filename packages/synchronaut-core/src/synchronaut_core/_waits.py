@@ -16,11 +16,12 @@ holds a resource that this work needs.**
 - *A blocked thread serves.* Its inbox receives the thread-sensitive calls made below
   the coroutine it waits for (see ``_loop_calls``), and it runs them while it waits;
   nested waits on one thread share the inbox.
-- *A blocked worker's own work always gets a thread.* When a pool worker (or a Trio
-  worker thread) waits, the work it waits for is marked, in its context, as nested
-  in that pool (``_thread_state._nested_in``); whatever sync call that work submits
-  to the same pool gets a thread at once, past the pool's limit if need be (see
-  ``_pool``), instead of queueing behind the blocked workers.
+- *A blocked worker lends its slot to its own work.* When a worker of a bounded pool
+  (our pool, another thread executor, a Trio run's thread limiter) waits, the work
+  it waits for is marked, in its context, with a ``_thread_state._Lender``: the sync
+  calls that work submits to the same pool run on the lent slot when the pool is
+  full, instead of queueing behind the blocked workers (see ``_pool``, ``_job``,
+  ``_trio``).
 - *Waits are bounded and interruptible.* A wait sleeps a second at most at a time,
   so a Ctrl-C that lands just before it starts is raised within a second; it checks
   that the other side is alive, and enforces its deadline itself when the other
@@ -43,7 +44,7 @@ from ._errors import CallCancelled, _timeout_error
 from ._executor import _submit_to_default
 from ._job import _Job, _JobRunner, _submit
 from ._sensitive import _default_thread, _sensitive_runner, _target
-from ._thread_state import _Inbox, _nested_in, _state
+from ._thread_state import _Inbox, _Lender, _nested_in, _state
 
 #: Longest sleep of a wait: how soon a Ctrl-C that landed just before it is raised,
 #: and how often it checks that the other side is alive.
@@ -67,8 +68,8 @@ def _closes_cycle(ident: int | None) -> bool:
     Follows the waits from ``ident``: the thread it waits on, the one that one waits
     on, ... True if the chain comes back here. False once it reaches a thread that
     is not waiting (it will act), or work that no thread runs yet (``None``: a queued
-    job: a blocked worker's nested work always gets a thread, other queued work gets
-    one when a running worker finishes).
+    job: a blocked worker's nested work can always use the slot it lends, other
+    queued work gets one when a running worker finishes).
     """
     me = get_ident()
     for _ in range(_MAX_CHAIN):
@@ -104,11 +105,11 @@ class _Wait(_JobRunner):
         "ident",
         "inbox",
         "job",
+        "lender",
         "lock",
         "name",
         "open",
         "outer",
-        "pool",
         "serving",
     )
 
@@ -128,9 +129,8 @@ class _Wait(_JobRunner):
         self.serving: _Job | None = None
         self.outer: _Wait | None = None
         self.job: _Job | None = None
-        # The bounded pool the waiting thread is a worker of: the work waited for is
-        # nested in it (see _mark_nested).
-        self.pool: object = None
+        # The slot the waiting thread lends, when it is a worker of a bounded pool.
+        self.lender: _Lender | None = None
 
     # --- what subclasses provide ------------------------------------------------
 
@@ -194,6 +194,20 @@ class _Wait(_JobRunner):
         """Bring the thread-sensitive calls made in ``ctx`` to this waiting thread."""
         ctx.run(_target.set, self)
 
+    def _take_nested(self, job: _Job) -> bool:
+        """Any thread: run ``job`` here, on the waiting thread, if it still waits.
+
+        For a worker of an executor we cannot see into (a ``ThreadPoolExecutor``...):
+        the work it waits for calls back into that executor, which may be full of
+        workers like this one -- so this one runs it, instead of sitting idle.
+        """
+        with self.lock:
+            inbox = self.inbox
+            if self.open and inbox is not None and self.epoch == _fork._epoch:
+                inbox.put_job(job)
+                return True
+        return False
+
     def _run_job(self, job: _Job) -> None:
         # Any thread: a thread-sensitive sync call made below the awaited work. To the
         # waiting thread's inbox while it waits; once it has moved on (a task outlived
@@ -241,7 +255,9 @@ class _Wait(_JobRunner):
         if job is not None:
             job.wait = self
         # -- published
-        self.pool = state.pool
+        pool = state.pool
+        if pool is not None:
+            self.lender = _Lender(pool, self)
         if job is not None and job.cancel_reason is not None:
             # Its caller gave up before this wait began (give_up saw no wait yet).
             raise CallCancelled(
@@ -293,6 +309,8 @@ class _Wait(_JobRunner):
         job = self.job
         if job is not None and job.wait is self:
             job.wait = None
+        if self.lender is not None:
+            self.lender.active = False
         self._hand_over_jobs()
 
     def _hand_over_jobs(self) -> None:
@@ -310,13 +328,10 @@ class _Wait(_JobRunner):
             _drain(self.inbox)
 
 
-def _mark_nested(ctx: Context, pool: object) -> None:
-    """In ``ctx`` (the context the awaited work runs in), note that a worker of
-    ``pool`` waits for it: sync calls that work submits to ``pool`` run at once."""
-    if pool is not None:
-        nested = ctx.get(_nested_in, ())
-        if pool not in nested:
-            ctx.run(_nested_in.set, (*nested, pool))
+def _mark_nested(ctx: Context, lender: _Lender | None) -> None:
+    """In ``ctx`` (where the awaited work runs), name the slot the waiting worker lends."""
+    if lender is not None:
+        ctx.run(_nested_in.set, (*ctx.get(_nested_in, ()), lender))
 
 
 def _drain(inbox: _Inbox) -> None:
@@ -362,7 +377,7 @@ class _JobWait(_Wait):
     def _handover(self) -> None:
         job = self.work
         job.notify = self._complete
-        _mark_nested(job.ctx, self.pool)
+        _mark_nested(job.ctx, self.lender)
         if _sensitive_runner().ident == self.ident:
             # This thread is where thread-sensitive calls made here run (a dedicated
             # thread-sensitive thread, or a waiting caller serving them): those the
