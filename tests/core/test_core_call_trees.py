@@ -1174,6 +1174,72 @@ def test_classic_deadlock_shapes_finish_from_every_start(shape: str, children: C
         raise AssertionError(f"{shape} fails from {summary}\n\n{details}")
 
 
+#: Trees the search once found failing, minimized: each runs every time, several
+#: times over (the failures were races).
+FOUND_BY_SEARCH = [
+    # A blocking call made on a spare loop's thread is published before it chooses
+    # its loop, and meanwhile named the (blocked) background loop: a thread-sensitive
+    # call served on that loop's thread, bound to the spare loop, took it for a cycle
+    # and raised "the event loop it belongs to is blocked waiting for this thread".
+    Case(
+        "main",
+        Edge(
+            "call_any",
+            Node(
+                1,
+                "async",
+                (
+                    Fan(
+                        "gather",
+                        (
+                            Edge(
+                                "call_sync",
+                                Node(
+                                    2,
+                                    "async",
+                                    (
+                                        Fan(
+                                            "gather",
+                                            (
+                                                Edge(
+                                                    "call_any",
+                                                    Node(
+                                                        3,
+                                                        "sync",
+                                                        (Edge("call_sync", Node(4, "async")),),
+                                                    ),
+                                                    True,
+                                                ),
+                                                Edge("call_sync", Node(5, "async")),
+                                            ),
+                                        ),
+                                    ),
+                                ),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    ),
+]
+FOUND_REPEATS = 12
+
+
+def test_trees_the_search_found_failing_finish(children: Children) -> None:
+    batch = [case for case in FOUND_BY_SEARCH for _ in range(FOUND_REPEATS)]
+    failures = []
+    for start in range(0, len(batch), SMALL_PARALLEL):
+        part = batch[start : start + SMALL_PARALLEL]
+        for case, reply in zip(part, children.run_many(part, SMALL_BOUND), strict=True):
+            if verdict(case, reply) != "ok":
+                failures.append((case, reply))
+    if failures:
+        raise AssertionError(
+            f"{len(failures)} of {len(batch)} runs fail\n\n" + failure_report(*failures[0])
+        )
+
+
 OPTIONS = [(False, None), (True, None), (False, GENEROUS), (True, GENEROUS)]
 
 

@@ -15,6 +15,7 @@ from concurrent.futures import Executor
 from contextvars import copy_context
 from typing import Any
 
+from ._at_exit import _run_coroutine_here, _threads_refused
 from ._job import _Job, _JobRunner
 from ._loop_calls import _MOVED, _CoroOrMaker, _discard, _LoopCall
 from ._placement import _preferred_host
@@ -61,7 +62,14 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
             # A call that reaches a loop as it stops (shutdown() from another thread,
             # a stop nobody asked for, a stuck loop retired) and never started there
             # runs on the next one.
-            call = _LoopCall(_preferred_host(), coro, copy_context(), timeout, name, True)
+            try:
+                host = _preferred_host()
+            except RuntimeError as exc:
+                if not _threads_refused(exc):
+                    raise
+                # An atexit hook on Python 3.12, with no loop thread left to start.
+                return _run_coroutine_here(coro, timeout, name)
+            call = _LoopCall(host, coro, copy_context(), timeout, name, True)
             outcome = call.wait()
             if outcome is not _MOVED:
                 return outcome

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from _thread import get_ident
+from _thread import allocate_lock, get_ident
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import Context
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._context import _write_back
 from ._pool import WorkerPool
-from ._thread_state import _Lender, _nested_in, _state
+from ._thread_state import _Lender, _nested_in, _Slot, _state
 
 if TYPE_CHECKING:
     from ._waits import _Wait
@@ -39,11 +39,13 @@ class _Job:
         "future",
         "kwargs",
         "name",
+        "notified",
         "notify",
         "origin",
         "origin_thread",
         "pool",
         "runner",
+        "slot",
         "started",
         "thread",
         "value",
@@ -69,6 +71,7 @@ class _Job:
         # caller was told (it can no longer fail).
         self.started = False
         self.finished = False
+        self.notified = False
         self.cancel_reason: str | None = None
         # The executor's future, when the job went through ``submit`` (to take a
         # queued call back on cancellation).
@@ -84,8 +87,10 @@ class _Job:
         # when the caller gives up, so cancellation reaches nested calls.
         self.wait: _Wait | None = None
         # The bounded pool the thread running the call counts against, when the
-        # executor is not one of ours (a Trio run's thread limiter).
+        # executor is not one of ours (a Trio run's thread limiter), and the slot
+        # there the call holds (a lent one: see _thread_state._Slot).
         self.pool: object = None
+        self.slot: _Slot | None = None
         # What runs the job: lets a thread-sensitive call made inside it see that it
         # is already on the right thread.
         self.runner: object = None
@@ -127,10 +132,12 @@ class _Job:
 
     def run(self) -> None:
         """Run the call on the current (worker) thread, then wake the caller."""
-        if self.cancel_reason is not None or self.finished:
-            return  # the caller gave up before a worker took the job, or it was failed
+        if self.cancel_reason is not None or self.started or self.finished:
+            # The caller gave up before a worker took the job, it was failed, or it
+            # already ran (handed over twice by an interrupted rerouting): never twice.
+            return
         state = _state
-        previous, previous_pool = state.job, state.pool
+        previous, previous_pool, previous_slot = state.job, state.pool, state.slot
         ident = get_ident()
         try:
             # In the try: a thread-sensitive job can run on a waiting *main* thread,
@@ -140,12 +147,14 @@ class _Job:
             self.thread = ident
             if self.pool is not None:
                 state.pool = self.pool
+                state.slot = self.slot
             self.value = self.ctx.run(self.func, *self.args, **self.kwargs)
         except BaseException as exc:
             self.error = exc
         finally:
             state.job = previous
             state.pool = previous_pool
+            state.slot = previous_slot
             self._release_call()
         self.deliver()
 
@@ -155,7 +164,7 @@ class _Job:
         Also called by a waiting thread interrupted (Ctrl-C) right after a job it was
         serving returned, so that its caller still hears.
         """
-        if self.finished:
+        if self.notified:
             return
         if self.cancel_reason is not None:
             _logger.debug(
@@ -174,6 +183,9 @@ class _Job:
         except RuntimeError:
             # The caller's event loop closed while we ran: nobody is left to tell.
             _logger.debug("synchronaut: %s finished after its caller's loop closed", self.name)
+        # Only now: interrupted inside notify, the job can be delivered again (every
+        # notify tolerates being called twice).
+        self.notified = True
 
     def cancel(self) -> None:
         """Called by a pool shutting down with ``cancel_futures=True``: fail the caller."""
@@ -285,12 +297,42 @@ def _in_process(executor: Executor) -> bool:
     )
 
 
+class _Offer:
+    """A job offered to two runners at once: the first to run it does, the other nothing."""
+
+    __slots__ = ("claim", "job")
+
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self.claim = allocate_lock()
+
+    @property
+    def started(self) -> bool:
+        return self.job.started
+
+    def run(self) -> None:
+        if self.claim.acquire(blocking=False):
+            self.job.run()
+
+    def deliver(self) -> None:
+        self.job.deliver()
+
+
 def _lenders(job: _Job, executor: object) -> list[_Lender]:
     """The slots lent to ``job``'s context by blocked workers of ``executor``, innermost first."""
     nested = job.ctx.get(_nested_in, ())
     if not nested:
         return []
     return [lender for lender in reversed(nested) if lender.pool is executor]
+
+
+def _ours(executor: Executor | _JobRunner | None) -> bool:
+    """Is ``executor`` one of synchronaut's (None: the default pool, unless replaced)?"""
+    if executor is None:
+        from ._executor import get_default_executor  # (it imports this module)
+
+        executor = get_default_executor()
+    return isinstance(executor, (_JobRunner, WorkerPool))
 
 
 def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
@@ -311,12 +353,19 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
             executor._run_job(job, _lenders(job, executor))
         elif _in_process(executor):
             job.pool = executor  # its thread is a worker of this executor (see _waits)
-            for lender in _lenders(job, executor):
+            lender = next((lender for lender in _lenders(job, executor) if lender.active), None)
+            if lender is not None:
                 # Nested work of a worker of this executor blocked waiting for it: an
-                # executor we cannot see into may be full of such workers, so the
-                # blocked worker runs it itself, instead of sitting idle meanwhile.
-                if lender.active and lender.wait._take_nested(job):
-                    return
+                # executor we cannot see into may be full of such workers. Offered to
+                # both -- the executor, and the blocked worker, which is idle anyway --
+                # it runs on whichever takes it first: in parallel while the executor
+                # has room, on the blocked worker when it has none.
+                offer = _Offer(job)
+                future = executor.submit(offer.run)
+                job.future = future
+                future.add_done_callback(job.settle_if_cancelled)
+                lender.wait._take_nested(offer)
+                return
             future = executor.submit(job.run)
             job.future = future
             future.add_done_callback(job.settle_if_cancelled)

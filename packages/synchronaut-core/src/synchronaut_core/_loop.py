@@ -171,22 +171,12 @@ class _LoopThread:
         loop = self.loop
         deadline = time.monotonic() + _CANCEL_GRACE
         swept: set[asyncio.Task[Any]] = set()
-        while True:
-            # Again and again: the cancelled tasks' cleanup, and callbacks still queued
-            # (an iterator dropped "closes later", see _pinned), can start new tasks,
-            # which must not be destroyed pending when the loop closes. Only the first
-            # sweep cancels: later ones are that cleanup, given the rest of the grace.
-            tasks = {task for task in asyncio.all_tasks(loop) if not task.done()} - swept
-            if not tasks:
-                break
-            if not swept:
-                for task in tasks:
-                    task.cancel()
-            swept |= tasks
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            loop.run_until_complete(asyncio.wait(tasks, timeout=remaining))
+        self._sweep(swept, deadline, cancel=True)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        # That run also ran callbacks queued meanwhile -- an iterator whose step was
+        # refused "closes later" (_pinned.run_later) -- and they may have started
+        # tasks: see them finish too, or the loop would close with them pending.
+        self._sweep(swept, deadline, cancel=False)
         stuck = [task for task in swept if not task.done()]
         if stuck:
             for task in stuck:
@@ -200,12 +190,31 @@ class _LoopThread:
         for task in swept:
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved: no "exception was never retrieved"
-        loop.run_until_complete(loop.shutdown_asyncgens())
         executor: Any = getattr(loop, "_default_executor", None)
         if executor is not None:
             # Not loop.shutdown_default_executor(): it joins the threads, which can
             # hang exit on a stuck call.
             executor.shutdown(wait=False)
+
+    def _sweep(self, swept: set[asyncio.Task[Any]], deadline: float, cancel: bool) -> None:
+        # Again and again until no new task appears: the cancelled tasks' cleanup, and
+        # callbacks still queued, can start new tasks. Only the first round of the
+        # first sweep cancels (``cancel``): later tasks are that cleanup, given the
+        # rest of the grace. Adds every task seen to ``swept``.
+        loop = self.loop
+        while True:
+            tasks = {task for task in asyncio.all_tasks(loop) if not task.done()} - swept
+            if not tasks:
+                return
+            if cancel:
+                cancel = False
+                for task in tasks:
+                    task.cancel()
+            swept |= tasks
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            loop.run_until_complete(asyncio.wait(tasks, timeout=remaining))
 
     def _stop_when_idle(self) -> None:
         # On the loop thread, once a retired loop turns again: let the tasks it still

@@ -25,7 +25,7 @@ from collections.abc import Callable, Coroutine
 from contextvars import Context, copy_context
 from typing import Any, cast
 
-from . import _loop, _placement
+from . import _fork, _loop, _placement
 from ._context import _write_back
 from ._errors import CallCancelled, _timeout_error
 from ._hosts import _LoopHost
@@ -77,6 +77,7 @@ class _LoopCall(_Wait):
         "inner",
         "movable",
         "moved",
+        "placed",
         "probe_seen",
         "probe_sent",
         "scope",
@@ -105,6 +106,9 @@ class _LoopCall(_Wait):
         # call: yes. A step of an object bound to its loop (a pinned iterator): no.
         self.movable = movable
         self.moved = False
+        # Is ``host`` where the call goes? Not yet for a movable call to our own
+        # loop: ``_handover`` may move it (see ``target_thread``).
+        self.placed = not (movable and isinstance(host, _loop._LoopThread))
         self.ctx = ctx
         # The waiting thread is the thread-sensitive thread of everything below the
         # coroutine (the sync caller's thread: see _sensitive).
@@ -134,7 +138,12 @@ class _LoopCall(_Wait):
     # --- the waiting thread -----------------------------------------------------
 
     def target_thread(self) -> int | None:
-        return self.host.ident
+        # The wait is published (``_enter``) before ``_handover`` picks the loop -- a
+        # call from the background loop's own thread must see that thread blocked --
+        # so between the two ``host`` may still name a loop the call will not go to
+        # (a blocked background loop): another thread's cycle check must not follow
+        # it there. Once placed, the call is on a loop that was not blocked, or bound.
+        return self.host.ident if self.placed else None
 
     def _handover(self) -> None:
         host = self.host
@@ -156,6 +165,7 @@ class _LoopCall(_Wait):
                 "waiting for this thread (a blocking call made on that loop's "
                 "thread), so it would never run; await it there instead of blocking"
             )
+        self.placed = True
         _mark_nested(self.ctx, self.lender)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
@@ -197,6 +207,13 @@ class _LoopCall(_Wait):
             self.moved = True
             self.done = True
             return
+        if self.epoch != _fork._epoch:
+            # Forked while we waited: the loop's thread stayed in the parent (it
+            # cannot be this thread, which is waiting).
+            raise RuntimeError(
+                f"the process forked while {self.name} was running on an event loop of "
+                "the parent's; it runs in the parent only"
+            )
         if not host.alive():
             if self.caller_gone is not None:
                 # Our caller gave up and its loop has gone since (asyncio.run ending,

@@ -12,7 +12,7 @@ the pool deadlocks. This pool is a real ``concurrent.futures.Executor`` (``submi
   hands a job to one idle worker directly, or starts a new worker with the job as
   its first, or -- only when ``max_workers`` are busy -- queues it in ``_backlog``,
   which busy workers drain before they go idle. So a job is never queued while a
-  worker sits idle, and never waits with no thread coming for it.
+  slot is free, and never waits with no thread coming for it.
 - Every counter and list is changed under ``_lock`` only, by the thread that holds
   it; no state is shared with a lock-free queue.
 - ``_active`` counts the busy workers holding one of the ``max_workers`` slots. A
@@ -22,8 +22,12 @@ the pool deadlocks. This pool is a real ``concurrent.futures.Executor`` (``submi
   run on the lent slot, one at a time, on one more thread. Nesting of any depth thus
   completes -- the work a blocked worker waits for always has a slot -- while the
   threads stay within ``max_workers`` plus one per blocked worker; unrelated calls
-  queue for the ordinary slots. A queued entry can be taken by an ordinary slot or
-  by a lent one it is nested under, whichever frees first (``_Queued.taken``).
+  queue for the ordinary slots (a blocked worker keeps its own, even while the
+  thread that ran its nested work sits idle: lending the slot to anyone would let
+  a pool whose workers all block grow without bound). A call running on a lent slot
+  that blocks in turn gives that slot back while it waits, for the siblings it may
+  be waiting for. A queued entry can be taken by an ordinary slot or by a lent one
+  it is nested under, whichever frees first (``_Queued.taken``).
 - Ctrl-C reaches only the main thread, so of this code only ``submit``/``shutdown``
   can be interrupted, and only where CPython checks for signals: at a function's
   entry, after a call returns, on a loop's back edge. Each step that changes state
@@ -141,14 +145,16 @@ _RETRACTED: Any = object()
 class _Worker:
     """One worker thread and its handoff slot; fields change under the pool's lock."""
 
-    __slots__ = ("epoch", "finished", "job", "lender", "pool", "thread", "wake")
+    __slots__ = ("epoch", "finished", "job", "lender", "pool", "released", "thread", "wake")
 
     def __init__(self, pool: WorkerPool, job: _Runnable, name: str) -> None:
         self.pool = pool
         # The job this worker owns: handed to it, or running (None while idle).
         self.job: Any = job
-        # The lent slot that job runs on (None: one of the pool's own slots).
+        # The lent slot that job runs on (None: one of the pool's own slots), and
+        # whether the job gave it back while it waits in a nested call.
         self.lender: _Lender | None = None
+        self.released = False
         # Locked while parked with nothing to do; released by the submitter that
         # hands this worker a job (trio's thread cache uses a lock the same way).
         self.wake = allocate_lock()
@@ -158,6 +164,15 @@ class _Worker:
         self.finished.acquire()
         self.epoch = _fork._epoch
         self.thread = threading.Thread(target=pool._work, args=(self,), name=name, daemon=True)
+
+    # --- the _Slot protocol, on this worker's own thread (see _waits) ----------
+
+    def blocked(self) -> None:
+        """This worker's call waits in a nested call: a lent slot goes back meanwhile."""
+        self.pool._occupant_blocked(self)
+
+    def unblocked(self) -> None:
+        self.pool._occupant_unblocked(self)
 
 
 class _PoolState(NamedTuple):
@@ -224,7 +239,7 @@ class WorkerPool(Executor):
 
     @property
     def max_workers(self) -> int:
-        """The most calls this pool runs at once (blocked nested callers not counted)."""
+        """The most calls this pool runs at once, besides calls nested in blocked ones."""
         return self._max_workers
 
     # --- submitting (any thread; Ctrl-C can land here on the main thread) ---------
@@ -245,7 +260,7 @@ class WorkerPool(Executor):
                 self._assign(job, None)
                 return
             for lender in lenders:
-                if lender.active and not lender.busy:
+                if lender.active and lender.in_use < 1:
                     self._assign(job, lender)
                     return
             entry = _Queued(job)
@@ -268,7 +283,7 @@ class WorkerPool(Executor):
             if lender is None:
                 self._active += 1
             else:
-                lender.busy = True
+                lender.in_use += 1
             worker.wake.release()
             return
         self._start_worker(job, lender)
@@ -283,7 +298,7 @@ class WorkerPool(Executor):
             if lender is None:
                 self._active += 1
             else:
-                lender.busy = True
+                lender.in_use += 1
             self._workers[worker] = None
         except BaseException:
             # "can't start new thread", or Ctrl-C inside Thread.start(): if the thread
@@ -291,6 +306,43 @@ class WorkerPool(Executor):
             worker.job = _RETRACTED
             worker.finished.release()
             raise
+
+    def _occupant_blocked(self, worker: _Worker) -> None:
+        # On ``worker``'s thread, as its call starts waiting for a nested call. On one
+        # of our own slots it keeps it (lent to its own nested work, see _Lender). On
+        # a lent slot it gives it back for the time of the wait: the sibling it may be
+        # waiting for (a producer, say) is queued for that very slot.
+        with self._lock:
+            lender = worker.lender
+            if lender is None or worker.released or worker.epoch != self._epoch:
+                return
+            worker.released = True
+            lender.in_use -= 1
+            while lender.active and lender.in_use < 1:
+                job = self._take(lender.queued)
+                if job is None:
+                    break
+                try:
+                    self._assign(job, lender)
+                except RuntimeError:
+                    # No thread to be had: the call waits for a slot to free instead.
+                    self._requeue(job, lender)
+                    _logger.warning("synchronaut: %r could not start a thread", self)
+                    break
+
+    def _occupant_unblocked(self, worker: _Worker) -> None:
+        with self._lock:
+            lender = worker.lender
+            if lender is not None and worker.released and worker.epoch == self._epoch:
+                worker.released = False
+                lender.in_use += 1  # possibly over the slot's one: until one finishes
+
+    def _requeue(self, job: _Runnable, lender: _Lender) -> None:
+        # Under the lock: ``job`` (taken from the queues) waits again, first in line.
+        entry = _Queued(job)
+        self._backlog.appendleft(entry)
+        lender.queued.appendleft(entry)
+        self._queued += 1
 
     def _take(self, queue: deque[_Queued]) -> _Runnable | None:
         # Under the lock: the first entry of ``queue`` nobody has taken yet.
@@ -323,6 +375,7 @@ class WorkerPool(Executor):
 
     def _work(self, worker: _Worker) -> None:
         _state.pool = self
+        _state.slot = worker
         with self._lock:
             job = worker.job
             if job is _RETRACTED or worker.epoch != self._epoch:
@@ -355,10 +408,12 @@ class WorkerPool(Executor):
             else:
                 # A lent slot: the next call nested under it, if its lender still waits;
                 # else, an ordinary slot if one is free. (This worker held none.)
-                lender.busy = False
-                job = self._take(lender.queued) if lender.active else None
+                lender.in_use -= 1
+                job = None
+                if lender.active and lender.in_use < 1:
+                    job = self._take(lender.queued)
                 if job is not None:
-                    lender.busy = True
+                    lender.in_use += 1
                     worker.lender = lender
                     worker.job = job
                     return job

@@ -32,12 +32,13 @@ def run(main: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
     if sys.version_info >= (3, 11):
         with asyncio.Runner(loop_factory=factory) as runner:
             return runner.run(main(*args))
-    return _run_310(factory, main(*args))  # pragma: no cover - Python 3.10 only
+    return _run_in_new_loop(factory, main(*args))  # pragma: no cover - Python 3.10 only
 
 
-def _run_310(  # pragma: no cover - Python 3.10 only
+def _run_in_new_loop(
     factory: Callable[[], asyncio.AbstractEventLoop], coro: Coroutine[Any, Any, T]
 ) -> T:
+    """``asyncio.run`` with a loop factory, on every Python (3.10 has no Runner)."""
     loop = factory()
     try:
         asyncio.set_event_loop(loop)

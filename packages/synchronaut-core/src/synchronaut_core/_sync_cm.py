@@ -10,6 +10,7 @@ sync thread blocks on the holder at enter and at exit.
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from contextvars import Context, copy_context
 from types import TracebackType
@@ -21,6 +22,11 @@ from ._pinned import _LoopPin, _pin_loop
 from ._validate import _check_timeout
 
 __all__ = ["sync_cm"]
+
+_logger = logging.getLogger("synchronaut")
+
+#: The asyncio holder tasks still running (on whichever loop; see _Holder.enter).
+_holders: set[asyncio.Task[None]] = set()
 
 T = TypeVar("T")
 
@@ -61,6 +67,7 @@ class _Holder:
         "exc_info",
         "exit_requested",
         "finished",
+        "started",
         "suppress",
         "value",
     )
@@ -73,6 +80,9 @@ class _Holder:
         self.exc_info: _ExcInfo = (None, None, None)
         empty = Context()
         self.ctx_start = self.ctx_entered = self.ctx_end = empty
+        # Set (on the loop's thread) once the holder task exists: from then on, it
+        # must be told to exit, whatever happens to the sync side.
+        self.started = False
 
     async def enter(self) -> tuple[Any, BaseException | None]:
         """A step task: start the holder, wait until ``__aenter__`` is done."""
@@ -84,6 +94,10 @@ class _Holder:
             )
             # The holder starts in a copy of this step's context (the sync caller's).
             task = asyncio.get_running_loop().create_task(self._hold())
+            # Held here until it ends: asyncio keeps tasks only weakly, and a holder
+            # whose sync side was dropped mid-block must live to run __aexit__.
+            _holders.add(task)
+            task.add_done_callback(_holders.discard)
             self.cancel = task.cancel
         else:
             import trio
@@ -96,6 +110,7 @@ class _Holder:
             scope = trio.CancelScope()
             self.cancel = scope.cancel
             trio.lowlevel.spawn_system_task(self._hold_in_scope, scope, context=copy_context())
+        self.started = True
         try:
             await self.entered.wait()
         except BaseException:
@@ -143,6 +158,15 @@ class _Holder:
             self.ctx_end = copy_context()
             self.finished.set()
 
+    async def exit_quietly(self, exc_info: _ExcInfo) -> None:
+        """``exit`` for a sync side that was interrupted: nobody waits for the outcome."""
+        try:
+            await self.exit(exc_info)
+        except BaseException:
+            _logger.debug(
+                "synchronaut: exiting %r after an interrupt failed", self.acm, exc_info=True
+            )
+
     async def exit(self, exc_info: _ExcInfo) -> tuple[bool, BaseException | None]:
         """A step task: let the holder run ``__aexit__`` with ``exc_info``; wait for it."""
         self.exc_info = exc_info
@@ -176,17 +200,41 @@ class _BlockingContextManager(Generic[T]):
         holder = _Holder(self._acm)
         try:
             value, error = pin.run(holder.enter, self._timeout, self._name)
-        except BaseException:
-            pin.release()
+            if error is None:
+                self._pin, self._holder = pin, holder
+                return value
+        except BaseException as exc:
+            # Interrupted (Ctrl-C) or timed out: if the holder exists it may have
+            # entered -- possibly just before the interrupt -- so it is told to exit.
+            self._abandon(pin, holder, exc)
             raise
-        if error is not None:
+        pin.release()  # __aenter__ failed: no __aexit__, the holder is done
+        try:
+            raise error
+        finally:
+            del error
+
+    def __del__(self) -> None:
+        # Entered and never exited (a Ctrl-C landing on the very entry of __exit__,
+        # or the object dropped mid-block): the holder still waits for its exit. May
+        # run in any thread; never raises.
+        try:
+            pin, holder = self._pin, self._holder
+            if pin is not None and holder is not None:
+                self._pin = self._holder = None
+                error = RuntimeError(f"{self._name} was dropped without being exited")
+                self._abandon(pin, holder, error)
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
+
+    def _abandon(self, pin: _LoopPin, holder: _Holder, exc: BaseException) -> None:
+        # The sync side stops short (an interrupt, a timeout) at enter or exit: the
+        # holder, if it started, exits with ``exc`` on its loop -- no waiting here.
+        if holder.started:
+            exc_info: _ExcInfo = (type(exc), exc, exc.__traceback__)
+            pin.run_later(lambda: holder.exit_quietly(exc_info))  # stops a spare after
+        else:
             pin.release()
-            try:
-                raise error
-            finally:
-                del error
-        self._pin, self._holder = pin, holder
-        return value
 
     def __exit__(
         self,
@@ -202,8 +250,10 @@ class _BlockingContextManager(Generic[T]):
             suppress, error = pin.run(
                 lambda: holder.exit((exc_type, exc, tb)), self._timeout, self._name
             )
-        finally:
-            pin.release()
+        except BaseException as interrupted:
+            self._abandon(pin, holder, interrupted)
+            raise
+        pin.release()
         if error is None:
             return suppress
         if error is exc:

@@ -16,7 +16,7 @@ import threading
 from collections import deque
 from contextvars import ContextVar
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._context import _INTERNAL
 
@@ -51,6 +51,17 @@ class _Inbox:
         self.wake.put(None)
 
 
+class _Slot(Protocol):
+    """The place a worker thread's current call holds in a bounded pool.
+
+    Given back for the time the thread waits in a nested call (``blocked``), taken
+    again after (``unblocked``); see ``_Lender``. Called on the worker's own thread.
+    """
+
+    def blocked(self) -> None: ...
+    def unblocked(self) -> None: ...
+
+
 class _ThreadState(threading.local):
     # Class attributes are the defaults every thread starts with.
     #: The offloaded call this thread is running (set by ``_Job.run`` around the callee).
@@ -58,6 +69,8 @@ class _ThreadState(threading.local):
     #: The bounded pool this thread is a worker of (a WorkerPool, or a Trio run's
     #: thread limiter), if it is one.
     pool: object = None
+    #: The slot that pool gave this thread's current call (see ``_Slot``).
+    slot: _Slot | None = None
     #: The innermost synchronous wait this thread is parked in (see ``_waits``).
     wait: _Wait | None = None
     #: Where completions and thread-sensitive jobs reach this thread while it waits;
@@ -75,19 +88,24 @@ class _Lender:
     pool -- a ``WorkerPool``, another thread executor, a Trio run's thread limiter --
     and named, after those of the waits around it, in ``_nested_in`` in the context
     the awaited work runs in. When the pool is full, the sync calls that work makes
-    to it run on the lent slot, one at a time (``busy``; ``queued``: those waiting
-    for it): nested calls of any depth complete, and the threads stay within the
-    pool's limit plus one per blocked worker. Only while the wait lasts (``active``).
+    to it run on the lent slot, one at a time (``in_use``; ``queued``: those waiting
+    for it) -- except that a call on the lent slot that blocks in a wait of its own
+    gives the slot back while it waits (see ``_Slot``), so that a sibling it may be
+    waiting for (a producer, for a consumer) runs. Nested calls of any depth
+    complete; unrelated calls queue for the pool's own slots, so threads grow only
+    with the calls nested under blocked workers that are blocked themselves. Only
+    while the wait lasts (``active``).
     """
 
-    __slots__ = ("active", "busy", "limiter", "pool", "queued", "wait")
+    __slots__ = ("active", "in_use", "limiter", "pool", "queued", "wait")
 
     def __init__(self, pool: object, wait: Any) -> None:
         self.pool = pool
         self.wait = wait
         self.active = True
-        # WorkerPool: the lent slot is in use / the entries waiting for it (its lock).
-        self.busy = False
+        # WorkerPool: calls running on the lent slot and not blocked (0 or 1; the
+        # pool's lock), and the entries waiting for it.
+        self.in_use = 0
         self.queued: deque[Any] = deque()
         # Trio: a one-token limiter, the lent slot (made in the Trio thread).
         self.limiter: Any = None

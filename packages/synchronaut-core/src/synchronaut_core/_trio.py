@@ -7,6 +7,7 @@ here runs in the calling Trio task, except ``_Job.run`` (a worker thread).
 
 from __future__ import annotations
 
+import contextlib
 from _thread import get_ident
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
@@ -65,8 +66,42 @@ def _limiter_for(job: _Job) -> trio.CapacityLimiter:
         if lender.pool is default and lender.active:
             if lender.limiter is None:
                 lender.limiter = trio.CapacityLimiter(1)
+            job.slot = _LentToken(trio.lowlevel.current_trio_token(), lender.limiter)
             return lender.limiter
     return default
+
+
+class _LentToken:
+    """The lent token a nested call holds: given back while the call itself waits.
+
+    (See ``_thread_state._Lender``: a sibling it may be waiting for needs the token.)
+    The limiter is adjusted on the Trio thread, in order.
+    """
+
+    __slots__ = ("limiter", "token")
+
+    def __init__(self, token: trio.lowlevel.TrioToken, limiter: trio.CapacityLimiter) -> None:
+        self.token = token
+        self.limiter = limiter
+
+    def blocked(self) -> None:
+        self._adjust(1)
+
+    def unblocked(self) -> None:
+        self._adjust(-1)
+
+    def _adjust(self, delta: int) -> None:
+        # On the worker thread; RunFinishedError (a RuntimeError) once the run is over.
+        with contextlib.suppress(RuntimeError):
+            self.token.run_sync_soon(_adjust_limiter, self.limiter, delta)
+
+
+def _adjust_limiter(limiter: trio.CapacityLimiter, delta: int) -> None:
+    # On the Trio thread: a one-token limiter has one more token while its holder
+    # waits, one fewer after (never fewer than one).
+    total = limiter.total_tokens
+    if isinstance(total, int):
+        limiter.total_tokens = max(1, total + delta)
 
 
 def _current_origin() -> object:

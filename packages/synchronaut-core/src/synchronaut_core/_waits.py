@@ -40,11 +40,12 @@ from queue import Empty
 from typing import Any
 
 from . import _fork
+from ._at_exit import _threads_refused
 from ._errors import CallCancelled, _timeout_error
 from ._executor import _submit_to_default
-from ._job import _Job, _JobRunner, _submit
+from ._job import _Job, _JobRunner, _Offer, _ours, _submit
 from ._sensitive import _default_thread, _sensitive_runner, _target
-from ._thread_state import _Inbox, _Lender, _nested_in, _state
+from ._thread_state import _Inbox, _Lender, _nested_in, _Slot, _state
 
 #: Longest sleep of a wait: how soon a Ctrl-C that landed just before it is raised,
 #: and how often it checks that the other side is alive.
@@ -111,6 +112,7 @@ class _Wait(_JobRunner):
         "open",
         "outer",
         "serving",
+        "slot",
     )
 
     def __init__(self, name: str) -> None:
@@ -129,8 +131,10 @@ class _Wait(_JobRunner):
         self.serving: _Job | None = None
         self.outer: _Wait | None = None
         self.job: _Job | None = None
-        # The slot the waiting thread lends, when it is a worker of a bounded pool.
+        # The slot the waiting thread lends, when it is a worker of a bounded pool;
+        # and the slot its own call holds, given back while it waits (_Slot).
         self.lender: _Lender | None = None
+        self.slot: _Slot | None = None
 
     # --- what subclasses provide ------------------------------------------------
 
@@ -194,12 +198,13 @@ class _Wait(_JobRunner):
         """Bring the thread-sensitive calls made in ``ctx`` to this waiting thread."""
         ctx.run(_target.set, self)
 
-    def _take_nested(self, job: _Job) -> bool:
+    def _take_nested(self, job: _Offer) -> bool:
         """Any thread: run ``job`` here, on the waiting thread, if it still waits.
 
         For a worker of an executor we cannot see into (a ``ThreadPoolExecutor``...):
         the work it waits for calls back into that executor, which may be full of
-        workers like this one -- so this one runs it, instead of sitting idle.
+        workers like this one -- so this one runs it (if the executor does not take
+        it first: ``_job._Offer``), instead of sitting idle.
         """
         with self.lock:
             inbox = self.inbox
@@ -258,6 +263,11 @@ class _Wait(_JobRunner):
         pool = state.pool
         if pool is not None:
             self.lender = _Lender(pool, self)
+            slot = state.slot
+            if slot is not None and self.outer is None:
+                # A worker thread (never the main thread: no interrupt lands here).
+                self.slot = slot
+                slot.blocked()
         if job is not None and job.cancel_reason is not None:
             # Its caller gave up before this wait began (give_up saw no wait yet).
             raise CallCancelled(
@@ -295,12 +305,13 @@ class _Wait(_JobRunner):
         # thread): its caller must still hear. Not started: it runs on the
         # process-wide thread instead; started: it ran, so its outcome is delivered
         # (a Ctrl-C inside the callee itself is its outcome).
-        job, self.serving = self.serving, None
+        job = self.serving
         if job is not None:
             if job.started:
                 job.deliver()
-            else:
-                _reroute(job)
+            elif not isinstance(job, _Offer):  # (an offer: its executor runs it)
+                _reroute(job)  # (twice, if interrupted and redone: it runs once)
+            self.serving = None
 
     def _leave(self) -> None:
         # After ``wait`` unpublished this wait (see there): the rest of the tidying.
@@ -311,6 +322,9 @@ class _Wait(_JobRunner):
             job.wait = None
         if self.lender is not None:
             self.lender.active = False
+        slot, self.slot = self.slot, None
+        if slot is not None:
+            slot.unblocked()
         self._hand_over_jobs()
 
     def _hand_over_jobs(self) -> None:
@@ -343,8 +357,9 @@ def _drain(inbox: _Inbox) -> None:
     jobs = inbox.jobs
     while jobs:
         job = jobs[0]
+        if not isinstance(job, _Offer):  # (an offer: its executor runs it)
+            _reroute(job)  # (twice, if interrupted and redone: it runs once)
         del jobs[0]
-        _reroute(job)
 
 
 def _reroute(job: _Job) -> None:
@@ -385,10 +400,17 @@ class _JobWait(_Wait):
             self._open_window(job.ctx)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
-        if self.executor is None:
-            _submit_to_default(job)
-        else:
-            _submit(self.executor, job)
+        try:
+            if self.executor is None:
+                _submit_to_default(job)
+            else:
+                _submit(self.executor, job)
+        except RuntimeError as exc:
+            if not _threads_refused(exc) or not _ours(self.executor):
+                raise
+            # An atexit hook on Python 3.12: none of our threads can start, and the
+            # job was refused (it never runs there). It runs here, unbounded.
+            job.run()
 
     def _next_slice(self) -> float:
         deadline = self.deadline
@@ -401,6 +423,13 @@ class _JobWait(_Wait):
             # The sync call cannot be stopped (it was told: check_cancelled()); the
             # code waiting for it can, and unwinds from here.
             raise CallCancelled(f"{self.caller_gone}; {self.name} was abandoned")
+        if self.epoch != _fork._epoch and not self.done:
+            # The process forked while we waited, and the call's thread did not come
+            # along (a thread of another executor, which nobody fails for us).
+            raise RuntimeError(
+                f"the process forked while {self.name} was running or queued in another "
+                "thread; it runs in the parent only"
+            )
         deadline = self.deadline
         if deadline is not None and time.monotonic() >= deadline:
             assert self.timeout is not None

@@ -1,0 +1,70 @@
+"""Calls made once Python refuses to start threads: atexit hooks on Python 3.12.
+
+CPython 3.12 refuses new threads once the interpreter began exiting, atexit hooks
+included ("can't create new thread at interpreter shutdown"; 3.10, 3.11 and 3.13
+allow them). A call from such a hook that needs a thread it cannot get -- the
+background loop's (stopped by our own atexit hook when that ran first), a new
+worker's -- runs on the calling thread instead, which is the main thread: a
+coroutine on a loop of its own there, as ``asyncio.run`` would; a sync call
+directly, where no timeout can be enforced. Everywhere else a refused thread start
+stays the error it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ._errors import _timeout_error
+
+_logger = logging.getLogger("synchronaut")
+
+
+def _threads_refused(exc: BaseException) -> bool:
+    """Is ``exc`` Python refusing a new thread because the interpreter is exiting?
+
+    Only on the main thread (atexit hooks run there; a daemon thread still running
+    at exit is about to be frozen and is parked instead, see ``_loop``), and only
+    once ``threading`` has begun its shutdown (set before atexit hooks run).
+    """
+    return (
+        isinstance(exc, RuntimeError)
+        and getattr(threading, "_SHUTTING_DOWN", False)
+        and threading.current_thread() is threading.main_thread()
+    )
+
+
+def _run_coroutine_here(
+    coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
+    timeout: float | None,
+    name: str,
+) -> Any:
+    """Run ``coro`` (or what the maker makes) on a new loop in this thread; its value.
+
+    ``timeout`` is enforced: the coroutine is cancelled where it waits and
+    :class:`CallAnyTimeout` raised.
+    """
+    # Imported here: ``_waits`` imports this module, and ``_loop`` imports ``_waits``.
+    from ._loop import _get_loop_factory
+    from ._run import _run_in_new_loop
+
+    _logger.debug("synchronaut: no thread can start at exit; running %s on this thread", name)
+    made = coro if isinstance(coro, Coroutine) else coro()
+    return _run_in_new_loop(_get_loop_factory(), _bounded(made, timeout, name))
+
+
+async def _bounded(coro: Coroutine[Any, Any, Any], timeout: float | None, name: str) -> Any:
+    if timeout is None:
+        return await coro
+    task = asyncio.ensure_future(coro)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        task.cancel()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task  # its ``finally`` blocks run before we report the timeout
+        raise _timeout_error(name, timeout)
+    return task.result()
