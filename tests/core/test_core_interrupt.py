@@ -100,8 +100,7 @@ def test_an_interrupt_before_the_coroutine_is_handed_over_closes_it(
     import gc
     import warnings
 
-    from synchronaut import _decorator
-    from synchronaut_core import _call
+    from synchronaut_core import _call, _decorator
 
     monkeypatch.setattr(_call, "_block_on_coroutine", _interrupted_on_entry)
     monkeypatch.setattr(_decorator, "_block_on_coroutine", _interrupted_on_entry)

@@ -22,6 +22,21 @@ def test_everything_public_is_importable_from_synchronaut() -> None:
     assert set(synchronaut.__all__) >= {"synchronaut", "call_any", "call_map", "parallel_map"}
 
 
+def test_the_decorator_lives_in_core_and_is_re_exported() -> None:
+    # Its machinery is core's: core alone is enough to decorate, and the meta-package's
+    # name is the very same object (one decorator, one set of wrapper types).
+    assert "synchronaut" in synchronaut_core.__all__
+    assert synchronaut.synchronaut is synchronaut_core.synchronaut
+    assert synchronaut.SynchronautSync is synchronaut_core.SynchronautSync
+    assert synchronaut_core.synchronaut.__module__ == "synchronaut_core._decorator"
+
+    @synchronaut_core.synchronaut
+    def double(x: int) -> int:
+        return 2 * x
+
+    assert double(4) == 8
+
+
 def test_03_import_paths_keep_working() -> None:
     from synchronaut.core import CallAnyTimeout, call_any, call_map, parallel_map
     from synchronaut.synchronaut import synchronaut as decorator

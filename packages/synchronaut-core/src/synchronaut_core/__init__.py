@@ -1,6 +1,7 @@
 """synchronaut-core: call sync or async code from sync, asyncio or Trio code.
 
-``call_any`` is the one entry point; ``call_sync``/``call_async`` force a side;
+``call_any`` is the one entry point and ``@synchronaut`` the decorator over it;
+``call_sync``/``call_async`` force a side;
 ``CallOptions`` binds options; ``check_cancelled`` lets offloaded sync code stop
 early; ``thread_sensitive_context`` gives async code a DB thread of its own;
 ``sync_iter``/``async_iter`` and ``sync_cm``/``async_cm`` bridge iterators and
@@ -13,6 +14,13 @@ from ._async_iter import ThreadIterator, async_iter
 from ._backends import current_async_library
 from ._call import CallOptions, call_any, call_async, call_sync
 from ._cancel import check_cancelled
+from ._decorator import (
+    SynchronautAsync,
+    SynchronautAsyncGen,
+    SynchronautGen,
+    SynchronautSync,
+    synchronaut,
+)
 from ._errors import CallAnyTimeout, CallCancelled
 from ._executor import get_default_executor, set_default_executor
 from ._loop import shutdown
@@ -27,6 +35,10 @@ __all__ = [
     "CallAnyTimeout",
     "CallCancelled",
     "CallOptions",
+    "SynchronautAsync",
+    "SynchronautAsyncGen",
+    "SynchronautGen",
+    "SynchronautSync",
     "ThreadIterator",
     "WorkerPool",
     "async_cm",
@@ -42,6 +54,7 @@ __all__ = [
     "shutdown",
     "sync_cm",
     "sync_iter",
+    "synchronaut",
     "thread_sensitive_context",
 ]
 

@@ -1,7 +1,7 @@
 """synchronaut: write business logic once, call it from sync code, asyncio or Trio.
 
-Everything public in synchronaut-core, synchronaut-ctx and synchronaut-batch, plus the
-``@synchronaut`` decorator. The 0.3 import paths ``synchronaut.core``,
+Everything public in synchronaut-core (the ``@synchronaut`` decorator included),
+synchronaut-ctx and synchronaut-batch. The 0.3 import paths ``synchronaut.core``,
 ``synchronaut.utils`` and ``synchronaut.synchronaut`` keep working. Importing starts
 no thread, changes no event-loop policy and logs nothing.
 """
@@ -12,6 +12,10 @@ from synchronaut_core import (
     CallAnyTimeout,
     CallCancelled,
     CallOptions,
+    SynchronautAsync,
+    SynchronautAsyncGen,
+    SynchronautGen,
+    SynchronautSync,
     ThreadIterator,
     WorkerPool,
     async_cm,
@@ -39,7 +43,6 @@ from synchronaut_ctx import (
     spawn_thread_with_ctx,
 )
 
-from ._decorator import SynchronautAsync, SynchronautAsyncGen, SynchronautGen, SynchronautSync
 from .synchronaut import synchronaut  # the function; binds over the submodule name
 from .utils import get_preferred_loop, has_uvloop_policy, is_uvloop
 

@@ -1,6 +1,6 @@
 """synchronaut 0.3's ``synchronaut.synchronaut``: the decorator."""
 
-from ._decorator import (
+from synchronaut_core import (
     SynchronautAsync,
     SynchronautAsyncGen,
     SynchronautGen,

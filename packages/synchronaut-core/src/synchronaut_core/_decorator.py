@@ -19,20 +19,10 @@ from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
-from synchronaut_core import CallOptions
-from synchronaut_core._backends import _current_backend  # pyright: ignore[reportPrivateUsage]
-from synchronaut_core._blocking import (  # pyright: ignore[reportPrivateUsage]
-    _block_on_coroutine,
-    _close_if_unstarted,
-)
-from synchronaut_core._call import (  # pyright: ignore[reportPrivateUsage]
-    _NO_OPTIONS,
-    _dispatch,
-    _flags,
-    _options,
-    _speedups,
-)
-from synchronaut_core._detect import _CO_ASYNC, _func_name  # pyright: ignore[reportPrivateUsage]
+from ._backends import _current_backend
+from ._blocking import _block_on_coroutine, _close_if_unstarted
+from ._call import _NO_OPTIONS, CallOptions, _dispatch, _flags, _options, _speedups
+from ._detect import _CO_ASYNC, _func_name
 
 __all__ = [
     "SynchronautAsync",
