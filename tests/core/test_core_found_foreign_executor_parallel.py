@@ -21,31 +21,12 @@ start it (or after a short grace), else the executor runs it as usual.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+
+from support_threads import in_thread
 
 from synchronaut_core import CallOptions, call_any
-
-
-def in_thread(fn: Any, bound: float = 30) -> Any:
-    result: list[Any] = []
-
-    def target() -> None:
-        try:
-            result.append(("ok", fn()))
-        except BaseException as exc:
-            result.append(("error", exc))
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(bound)
-    assert not thread.is_alive(), f"{fn} did not return within {bound}s"
-    kind, value = result[0]
-    if kind == "error":
-        raise value
-    return value
 
 
 def test_nested_fan_out_through_a_roomy_thread_pool_runs_in_parallel() -> None:

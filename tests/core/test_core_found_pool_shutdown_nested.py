@@ -20,29 +20,9 @@ back to the calling thread (``_waits._closes_cycle(worker.thread.ident)``), as
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from support_threads import in_thread
 
 from synchronaut_core import CallOptions, WorkerPool, call_any
-
-
-def in_thread(fn: Any, bound: float = 10) -> Any:
-    result: list[Any] = []
-
-    def target() -> None:
-        try:
-            result.append(("ok", fn()))
-        except BaseException as exc:
-            result.append(("error", exc))
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(bound)
-    assert not thread.is_alive(), f"{fn} did not return within {bound}s: deadlock"
-    kind, value = result[0]
-    if kind == "error":
-        raise value
-    return value
 
 
 def test_shutdown_from_a_nested_offloaded_call_does_not_wait_for_its_waiting_caller() -> None:

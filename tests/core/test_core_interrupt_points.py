@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import sys
 import threading
 import time
 import warnings
@@ -48,14 +47,7 @@ WAIT_CODE = [_waits, _loop_calls, _blocking, _placement, _call, _job, _executor,
 BOUND = 10.0
 
 
-@pytest.fixture(autouse=True)
-def fast_switching() -> Iterator[None]:
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
+pytestmark = pytest.mark.usefixtures("fast_switching")
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ cancelled where it waits (its ``finally`` runs), a sync call it waits for is tol
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -24,16 +22,7 @@ from synchronaut_core import (
     check_cancelled,
 )
 
-
-@pytest.fixture(autouse=True)
-def fast_switching() -> Iterator[None]:
-    """Threads switch every microsecond: the waits' races show up."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
+pytestmark = pytest.mark.usefixtures("fast_switching")
 
 
 class Trace:

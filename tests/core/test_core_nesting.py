@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
+from support_threads import in_thread
 
 from synchronaut_core import (
     CallAnyTimeout,
@@ -28,16 +26,7 @@ from synchronaut_core import (
     shutdown,
 )
 
-
-@pytest.fixture(autouse=True)
-def fast_switching() -> Iterator[None]:
-    """Threads switch every microsecond: the waits' races show up."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
+pytestmark = pytest.mark.usefixtures("fast_switching")
 
 
 async def inner() -> int:
@@ -51,26 +40,6 @@ async def middle() -> int:
 
 async def outer() -> int:
     return call_sync(middle) + 1
-
-
-def in_thread(fn: Any, bound: float = 30) -> Any:
-    """Run ``fn`` in a daemon thread; fail (not hang) if it has not returned in time."""
-    result: list[Any] = []
-
-    def target() -> None:
-        try:
-            result.append(("ok", fn()))
-        except BaseException as exc:
-            result.append(("error", exc))
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(bound)
-    assert not thread.is_alive(), f"{fn} did not return within {bound}s: deadlock"
-    kind, value = result[0]
-    if kind == "error":
-        raise value
-    return value
 
 
 def test_two_levels_of_blocking_calls_from_sync_code_complete(caplog) -> None:

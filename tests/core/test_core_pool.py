@@ -9,10 +9,8 @@ in ``test_core_pool_model.py`` searches the same space at random.
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import wait
 
 import pytest
@@ -24,17 +22,6 @@ from synchronaut_core import (
     set_default_executor,
     thread_sensitive_context,
 )
-
-
-@pytest.fixture
-def fast_switching() -> Iterator[None]:
-    """Threads switch every microsecond: races show up in a few hundred rounds."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(previous)
 
 
 def test_a_call_after_a_burst_and_a_quiet_spell_runs() -> None:
