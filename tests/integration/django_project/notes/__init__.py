@@ -1,0 +1,1 @@
+"""The test project's one app: notes, each recording the thread that wrote it."""
