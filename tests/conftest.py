@@ -1,4 +1,5 @@
-"""Shared fixtures: every async behaviour is proven on asyncio, asyncio+uvloop and Trio."""
+"""Shared fixtures: every async behaviour is proven on asyncio (also in debug mode and,
+on Python 3.12+, with eager tasks), asyncio+uvloop and Trio."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from support_backends import BACKENDS, Backend
+from support_backends import ASYNCIO_BACKENDS, BACKENDS, Backend
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -24,13 +25,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Backend:
-    """One of asyncio, uvloop, trio."""
+    """Each backend: asyncio, asyncio+debug, asyncio+eager (3.12+), uvloop, trio."""
     return Backend(request.param)
 
 
-@pytest.fixture(params=["asyncio", "uvloop"])
+@pytest.fixture(params=ASYNCIO_BACKENDS)
 def asyncio_backend(request: pytest.FixtureRequest) -> Backend:
-    """asyncio with its default loop, and with uvloop."""
+    """Each asyncio backend: the default loop, debug mode, eager tasks, uvloop."""
     return Backend(request.param)
 
 

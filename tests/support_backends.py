@@ -2,6 +2,18 @@
 
 Importable from any test module (pytest puts ``tests/`` on ``sys.path`` for the root
 conftest), and from the child processes of a process pool.
+
+Besides asyncio, uvloop and Trio, two variants of asyncio (as anyio's own tests run):
+
+- ``asyncio+debug``: the loop in debug mode. asyncio then raises on the calls made
+  to a loop from a thread other than its own that are not thread-safe (``call_soon``,
+  ``create_task``...), and reports coroutines never awaited with where they were made.
+  Any error the loop's exception handler receives ("Task exception was never
+  retrieved", an exception in a callback) fails the test. Slow callbacks are not
+  reported (see ``_SLOW_CALLBACK``).
+- ``asyncio+eager`` (Python 3.12+): tasks made with ``asyncio.eager_task_factory``,
+  which run their first step inside ``create_task`` -- before it returns, before the
+  caller's next line.
 """
 
 from __future__ import annotations
@@ -17,7 +29,28 @@ import trio
 
 T = TypeVar("T")
 
-BACKENDS = ["asyncio", "uvloop", "trio"]
+#: Every backend this interpreter has (eager tasks exist from Python 3.12).
+BACKENDS = [
+    "asyncio",
+    "asyncio+debug",
+    *(["asyncio+eager"] if sys.version_info >= (3, 12) else []),
+    "uvloop",
+    "trio",
+]
+
+#: The backends of the first three releases: the suites that are about load or time
+#: (tests/stress) run on these only, the asyncio variants add nothing there but time.
+PLAIN_BACKENDS = ["asyncio", "uvloop", "trio"]
+
+#: Every asyncio backend (uvloop included).
+ASYNCIO_BACKENDS = [name for name in BACKENDS if name != "trio"]
+
+#: In debug mode asyncio logs every callback (task step) that holds the loop longer
+#: than this. Many tests block a loop on purpose -- a blocking call from async code is
+#: part of the contract (synchronaut warns about it itself) -- so the report would be
+#: noise; it is raised past the suite's longest deliberate block, and a loop stalled
+#: that long by accident shows up as a test timing out anyway.
+_SLOW_CALLBACK = 60.0
 
 
 class Backend:
@@ -25,7 +58,16 @@ class Backend:
     tests need, so that one test body runs unchanged on every backend."""
 
     def __init__(self, name: str) -> None:
+        if name not in (*BACKENDS, "asyncio+eager"):
+            raise ValueError(f"unknown backend {name!r}; one of {BACKENDS}")
+        if name == "asyncio+eager" and sys.version_info < (3, 12):
+            pytest.skip("asyncio.eager_task_factory needs Python 3.12+")
         self.name = name
+
+    @property
+    def library(self) -> str:
+        """``"trio"`` or ``"asyncio"`` (uvloop and the variants are asyncio)."""
+        return "trio" if self.name == "trio" else "asyncio"
 
     def __repr__(self) -> str:
         return self.name
@@ -34,18 +76,34 @@ class Backend:
         """Run ``fn(*args)`` to completion on a fresh loop of this backend."""
         if self.name == "trio":
             return trio.run(fn, *args)
-        factory = None
+        factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
         if self.name == "uvloop":
             factory = pytest.importorskip("uvloop").new_event_loop  # not on Windows
+        elif self.name == "asyncio+eager":
+            factory = _new_eager_loop
+        errors: list[dict[str, Any]] = []
         if sys.version_info >= (3, 11):
             with asyncio.Runner(loop_factory=factory) as runner:
-                return runner.run(_as_coroutine(fn, args))
-        loop = (factory or asyncio.new_event_loop)()
+                if self.name == "asyncio+debug":
+                    _debug(runner.get_loop(), errors)
+                try:
+                    return runner.run(_as_coroutine(fn, args))
+                finally:
+                    # Closing the runner cancels what is left and closes the loop:
+                    # errors seen until then count too.
+                    runner.close()
+                    _fail_on(errors)
+        loop = factory()
+        if self.name == "asyncio+debug":
+            _debug(loop, errors)
         try:
             return loop.run_until_complete(_as_coroutine(fn, args))
         finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+                _fail_on(errors)
 
     async def sleep(self, seconds: float) -> None:
         if self.name == "trio":
@@ -87,6 +145,32 @@ class Backend:
         if self.name == "trio":
             return await trio.to_thread.run_sync(future.result)
         return await asyncio.wrap_future(future)
+
+
+def _new_eager_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    loop.set_task_factory(asyncio.eager_task_factory)
+    return loop
+
+
+def _debug(loop: asyncio.AbstractEventLoop, errors: list[dict[str, Any]]) -> None:
+    """Debug mode on ``loop``; what its exception handler gets is kept in ``errors``."""
+    loop.set_debug(True)
+    loop.slow_callback_duration = _SLOW_CALLBACK
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        errors.append(context)
+        loop.default_exception_handler(context)  # logged too, with debug's tracebacks
+
+    loop.set_exception_handler(handler)
+
+
+def _fail_on(errors: list[dict[str, Any]]) -> None:
+    if errors:
+        messages = "; ".join(
+            f"{context.get('message')} ({context.get('exception')!r})" for context in errors
+        )
+        raise AssertionError(f"the debug loop's exception handler was called: {messages}")
 
 
 async def _as_coroutine(fn: Callable[..., Awaitable[T]], args: tuple[Any, ...]) -> T:

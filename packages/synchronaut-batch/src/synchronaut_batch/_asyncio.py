@@ -62,6 +62,12 @@ async def _map_asyncio(calls: list[_Call], return_exceptions: bool, limit: int |
     async def work() -> None:
         # One worker task: take the next call nobody has started, await it, repeat.
         for index, (func, args, kwargs, options) in pending:
+            if errors:
+                # The batch has failed: this worker was cancelled before it could see
+                # it (the failure came between its steps), or its call swallowed the
+                # cancellation, or -- eager tasks -- it ran before it was cancellable.
+                # The call just taken is dropped, never started.
+                return
             try:
                 results[index] = await options(func, *args, **kwargs)
             except asyncio.CancelledError:
@@ -78,11 +84,15 @@ async def _map_asyncio(calls: list[_Call], return_exceptions: bool, limit: int |
                     if task is not current:
                         task.cancel()
                 return
-            if errors:
-                return  # a call that swallowed our cancellation: start nothing more
 
     loop = asyncio.get_running_loop()
-    tasks.extend(loop.create_task(work()) for _ in range(_worker_count(len(calls), limit)))
+    for _ in range(_worker_count(len(calls), limit)):
+        if errors:
+            # Under an eager task factory a worker's first step runs inside
+            # create_task: a call failing before its first await has failed the batch
+            # already, and the workers not made yet must not be.
+            break
+        tasks.append(loop.create_task(work()))
     try:
         await asyncio.wait(tasks)
     finally:
@@ -122,7 +132,7 @@ class AsyncioStream:
     object, so the consumer-facing iterator must not be it: see ``_iter``.
     """
 
-    __slots__ = ("_calls", "_limit", "_loop", "_pending", "_ready", "_tasks")
+    __slots__ = ("_calls", "_limit", "_loop", "_pending", "_ready", "_stopped", "_tasks")
 
     def __init__(self, calls: list[_Call], limit: int | None) -> None:
         self._calls = calls
@@ -131,18 +141,27 @@ class AsyncioStream:
         self._pending: Iterator[tuple[int, _Call]] = iter(enumerate(calls))
         self._ready: asyncio.Queue[tuple[int, Any]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # Set once the batch is over (a fatal error, or the consumer stopped it): from
+        # then on no worker takes another call. A flag and not only task.cancel():
+        # a worker may be running right now (it raised the fatal error), or -- eager
+        # tasks -- not be made yet.
+        self._stopped = False
 
     def start(self) -> None:
         """Start the workers on the running loop."""
         loop = self._loop = asyncio.get_running_loop()
         self._ready = asyncio.Queue()
-        count = _worker_count(len(self._calls), self._limit)
-        self._tasks = [loop.create_task(self._work()) for _ in range(count)]
+        for _ in range(_worker_count(len(self._calls), self._limit)):
+            if self._stopped:
+                break  # eager tasks: a worker's first step, inside create_task, ended it
+            self._tasks.append(loop.create_task(self._work()))
 
     async def _work(self) -> None:
         assert self._ready is not None
         put = self._ready.put_nowait
         for index, (func, args, kwargs, options) in self._pending:
+            if self._stopped:
+                return  # the call just taken is dropped, never started
             try:
                 outcome = await options(func, *args, **kwargs)
             except asyncio.CancelledError:
@@ -151,6 +170,9 @@ class AsyncioStream:
                 outcome = exc
             except BaseException as exc:
                 put((_FATAL, exc))  # KeyboardInterrupt, SystemExit: the consumer raises it
+                # The iteration ends with it: stop the other calls now rather than
+                # when the consumer gets to closing us.
+                self._cancel_now()
                 return
             put((index, outcome))
 
@@ -183,11 +205,15 @@ class AsyncioStream:
             loop.call_soon_threadsafe(self._cancel_now)
 
     def _cancel_now(self) -> None:
+        self._stopped = True
+        current = asyncio.current_task()
         for task in self._tasks:
-            task.cancel()
+            if task is not current:
+                task.cancel()
 
     async def aclose(self) -> None:
         """Cancel what is still pending and wait for the workers to end."""
+        self._stopped = True
         await _cancel_and_wait(self._tasks)
 
 

@@ -42,6 +42,11 @@ async def _map_trio(calls: list[_Call], return_exceptions: bool, limit: int | No
         async def work() -> None:
             # One worker task: take the next call nobody has started, await it, repeat.
             for index, (func, args, kwargs, options) in pending:
+                if errors:
+                    # The nursery is cancelled, but Trio delivers that only at a
+                    # checkpoint: a call started now would run up to its first one
+                    # (all of it, if it has none). The call just taken is dropped.
+                    return
                 try:
                     results[index] = await options(func, *args, **kwargs)
                 except trio.Cancelled:
@@ -119,6 +124,10 @@ class TrioStream:
     async def _work(self) -> None:
         send = self._send.send_nowait
         for index, (func, args, kwargs, options) in self._pending:
+            if self._scope.cancel_called:
+                # A fatal error or the consumer stopped the batch; Trio would deliver
+                # that only at the call's first checkpoint, so do not start it at all.
+                return
             try:
                 outcome = await options(func, *args, **kwargs)
             except trio.Cancelled:
