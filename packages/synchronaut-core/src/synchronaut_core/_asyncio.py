@@ -17,6 +17,7 @@ from types import CoroutineType
 from typing import Any, Literal
 
 from ._context import _InCopiedContext, _write_back
+from ._detect import _await, _is_coroutine_type
 from ._errors import _timeout_error
 from ._executor import _submit_to_default
 from ._job import _Job, _JobRunner, _submit
@@ -89,6 +90,10 @@ async def _offload(
         # A sync callable that returned a coroutine (a lambda around an async call):
         # await it here rather than leave it never awaited.
         return await _maybe_timeout(value, timeout, name)  # pyright: ignore[reportUnknownArgumentType]
+    if _is_coroutine_type(type(value)):  # pyright: ignore[reportUnknownArgumentType]
+        # Any other coroutine too (aiosqlite's ``db.execute(...)``); other
+        # awaitables are values (see _detect._is_coroutine_type).
+        return await _maybe_timeout(_await(value), timeout, name)  # pyright: ignore[reportUnknownArgumentType]
     return value
 
 

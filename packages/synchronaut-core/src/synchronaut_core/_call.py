@@ -34,7 +34,7 @@ from inspect import (
     iscoroutinefunction,
 )
 from types import CoroutineType, FunctionType, MethodType
-from typing import Any
+from typing import Any, cast
 
 from ._async_iter import _thread_iterator
 from ._backends import _Backend, _current_backend
@@ -44,7 +44,16 @@ from ._blocking import (
     _call_thread_sensitive_blocking,
     _close_if_unstarted,
 )
-from ._detect import _CO_ASYNC, _func_name, _is_async_slow
+from ._detect import (
+    _CO_ASYNC,
+    _COROUTINE_TYPES,
+    _await,
+    _close_quietly,
+    _func_name,
+    _is_async_slow,
+    _is_coroutine_type,
+    _marked_async,
+)
 from ._sensitive import _sensitive_runner
 from ._sync_iter import _blocking_iterator
 from ._timed import _TimedAsyncIterator
@@ -66,11 +75,18 @@ _CO_ASYNC_OR_AGEN = _CO_ASYNC | CO_ASYNC_GENERATOR
 
 
 def _flags(func: Callable[..., Any]) -> int:
-    """``func``'s ``co_flags`` (or the bits ``_flags_slow`` finds); TypeError if not callable."""
+    """``func``'s ``co_flags`` (or the bits ``_flags_slow`` finds); TypeError if not callable.
+
+    A ``def`` marked with ``inspect.markcoroutinefunction`` counts as ``_CO_ASYNC``:
+    its caller awaits what it returns, in the calling task, as for an ``async def``.
+    """
     try:
-        return func.__code__.co_flags  # type: ignore[attr-defined]
+        flags: int = func.__code__.co_flags  # type: ignore[attr-defined]
     except AttributeError:
         return _flags_slow(func)
+    if flags & _CO_ASYNC or not _marked_async(func):
+        return flags
+    return _CO_ASYNC
 
 
 def _flags_slow(func: object) -> int:
@@ -109,7 +125,9 @@ class CallOptions:
     one-second limit: use it when the callee has a parameter named like one of the
     options. ``.sync(...)`` and ``.async_(...)`` are the bound forms of
     :func:`call_sync` and :func:`call_async`. Options are checked here, once:
-    ``ValueError``/``TypeError`` as for :func:`call_any`.
+    ``ValueError``/``TypeError`` as for :func:`call_any`. Every entry point
+    (``call_any``, ``call_sync``, ``call_async``, the decorator) checks its options by
+    building one of these, so all of them accept and refuse the same values.
     """
 
     __slots__ = ("executor", "force_offload", "thread_sensitive", "timeout")
@@ -129,6 +147,8 @@ class CallOptions:
                 f"executor must be a concurrent.futures.Executor or None, "
                 f"got {executor!r} ({type(executor).__name__})"
             )
+        _check_flag(force_offload, "force_offload")
+        _check_flag(thread_sensitive, "thread_sensitive")
         if thread_sensitive and executor is not None:
             raise ValueError(
                 "thread_sensitive calls run on their own dedicated thread; "
@@ -136,8 +156,8 @@ class CallOptions:
             )
         self.timeout = timeout
         self.executor = executor
-        self.force_offload = bool(force_offload)
-        self.thread_sensitive = bool(thread_sensitive)
+        self.force_offload = force_offload
+        self.thread_sensitive = thread_sensitive
 
     def __call__(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """As :func:`call_any`, with these options."""
@@ -158,13 +178,30 @@ class CallOptions:
         )
 
 
+def _check_flag(value: object, what: str) -> None:
+    """``force_offload``/``thread_sensitive``: exactly True or False (TypeError otherwise).
+
+    ``force_offload="no"`` or ``thread_sensitive=1`` is a mistake, not a setting: a
+    truthy string would silently mean True.
+    """
+    if value is not True and value is not False:
+        raise TypeError(f"{what} must be True or False, got {value!r} ({type(value).__name__})")
+
+
 _NO_OPTIONS = CallOptions()
 
 
 def _options(
     timeout: float | None, executor: Executor | None, force_offload: bool, thread_sensitive: bool
 ) -> CallOptions:
-    if timeout is None and executor is None and not force_offload and not thread_sensitive:
+    # ``is False``, not ``not``: a falsy non-bool (0, None, "") is checked, not taken
+    # for "no option".
+    if (
+        timeout is None
+        and executor is None
+        and force_offload is False
+        and thread_sensitive is False
+    ):
         return _NO_OPTIONS
     return CallOptions(
         timeout=timeout,
@@ -172,6 +209,68 @@ def _options(
         force_offload=force_offload,
         thread_sensitive=thread_sensitive,
     )
+
+
+def _stack(inner: CallOptions, outer: CallOptions, func: object) -> CallOptions:
+    """The options of a call through ``outer`` of a function decorated with ``inner``.
+
+    Options stack: those given at the outer level apply on top of the decorator's.
+    The tightest timeout wins; an outer ``executor`` replaces the inner one;
+    ``force_offload`` and ``thread_sensitive`` hold if either level sets them.
+    ``thread_sensitive`` at one level with an ``executor`` at the other is refused
+    (ValueError), as it is within one level: a thread-sensitive function must keep
+    its thread, and an explicit executor must not be ignored.
+    """
+    if outer is _NO_OPTIONS:
+        return inner
+    if inner is _NO_OPTIONS:
+        return outer
+    timeout = inner.timeout
+    if outer.timeout is not None and (timeout is None or outer.timeout < timeout):
+        timeout = outer.timeout
+    executor = outer.executor if outer.executor is not None else inner.executor
+    thread_sensitive = outer.thread_sensitive or inner.thread_sensitive
+    if thread_sensitive and executor is not None:
+        raise ValueError(
+            f"{_func_name(func)} is called with thread_sensitive at one level (the "
+            "decorator or the call) and an executor at the other: thread_sensitive calls "
+            "run on their own dedicated thread and cannot also be given an executor"
+        )
+    return CallOptions(
+        timeout=timeout,
+        executor=executor,
+        force_offload=outer.force_offload or inner.force_offload,
+        thread_sensitive=thread_sensitive,
+    )
+
+
+#: The base class of synchronaut's decorated functions (``_decorator._Wrapper``), looked
+#: up on first use: that module imports this one.
+_wrapper_type: type | None = None
+
+
+def _load_wrapper_type() -> type:
+    global _wrapper_type
+    from ._decorator import _Wrapper
+
+    _wrapper_type = _Wrapper
+    return _Wrapper
+
+
+def _unwrap(func: Any, options: CallOptions) -> tuple[Callable[..., Any], CallOptions]:
+    """A decorated function: its original, with the decorator's options under ``options``.
+
+    A call of a decorated function through ``call_any``/``call_sync``/``call_async``
+    (or a decoration of one) is a call of the original with the stacked options
+    (``_stack``): so the outer options apply in every context, and the original --
+    not a wrapper that would decide for itself where it is -- is what runs where the
+    call is placed (a wrapper called on a worker thread, or inside Trio and handed
+    to the background loop, would decide for the wrong context).
+    """
+    while isinstance(func, _wrapper_type or _load_wrapper_type()):
+        options = _stack(func._options, options, func)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType, reportAttributeAccessIssue]
+        func = func._func  # pyright: ignore[reportUnknownMemberType, reportAttributeAccessIssue]
+    return func, options
 
 
 def _dispatch(
@@ -188,6 +287,8 @@ def _dispatch(
     """
     if not known:
         backend = _current_backend()
+    if isinstance(func, _wrapper_type or _load_wrapper_type()):
+        func, options = _unwrap(func, options)
     flags = _flags(func)
     is_async = bool(flags & _CO_ASYNC)
     if not is_async and flags & _CO_ITER:
@@ -196,9 +297,16 @@ def _dispatch(
         return _call_blocking(func, args, kwargs, options, is_async)
     timeout = options.timeout
     if is_async:
-        coro = func(*args, **kwargs)
+        awaitable = func(*args, **kwargs)
         if timeout is None:
-            return coro
+            return awaitable
+        # A marked def (or an object's async __call__) may return any awaitable; the
+        # timeout machinery steps a coroutine.
+        coro: Coroutine[Any, Any, Any] = (
+            cast("Coroutine[Any, Any, Any]", awaitable)
+            if type(awaitable) is CoroutineType
+            else _await(awaitable)
+        )
         return backend._with_timeout(coro, timeout, _func_name(func))
     return backend._offload(func, args, kwargs, timeout, _offload_target(options), _func_name(func))
 
@@ -243,9 +351,8 @@ def _offload_target(options: CallOptions) -> Any:
 
 def _is_plain_async_def(func: Callable[..., Any]) -> bool:
     """Is ``func`` an ``async def`` function (or a bound method of one)?"""
-    if type(func) is MethodType:
-        func = func.__func__
-    return type(func) is FunctionType and bool(func.__code__.co_flags & CO_COROUTINE)
+    target: Any = func.__func__ if type(func) is MethodType else func  # pyright: ignore[reportFunctionMemberAccess]
+    return type(target) is FunctionType and bool(target.__code__.co_flags & CO_COROUTINE)
 
 
 def _call_blocking(
@@ -267,12 +374,14 @@ def _call_blocking(
             )
         awaitable = func(*args, **kwargs)
         if type(awaitable) is CoroutineType:
-            coro: Coroutine[Any, Any, Any] = awaitable  # pyright: ignore[reportUnknownVariableType]
-        elif isawaitable(awaitable):  # a Future, or an object with __await__
-            coro = _await(awaitable)
+            coro = cast("Coroutine[Any, Any, Any]", awaitable)
+        elif isawaitable(awaitable):
+            # What an async callable gave is awaited, whatever it is (a coroutine of
+            # another type, a Future, an object with __await__): it was asked for.
+            return _run_awaitable(awaitable, timeout, _func_name(func))
         else:
-            # A function-like wrapper (such as synchronaut's decorator) that resolved
-            # itself for this sync caller: that is the value.
+            # A function-like wrapper that resolved itself for this sync caller: that
+            # is the value.
             return awaitable
         try:
             return _block_on_coroutine(coro, timeout, _func_name(func))
@@ -298,11 +407,31 @@ def _call_blocking(
         except BaseException:
             _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
             raise
+    if _is_coroutine_type(type(result)):  # pyright: ignore[reportUnknownArgumentType]
+        # Any other coroutine (aiosqlite's ``db.execute(...)`` is a def returning
+        # one): run it too. Other awaitables are values (see _detect).
+        return _run_awaitable(result, timeout, _func_name(func))
     return result
 
 
-async def _await(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
+def _run_awaitable(awaitable: Awaitable[Any], timeout: float | None, name: str) -> Any:
+    """Run a non-native coroutine (or another awaitable) for a sync caller; its value.
+
+    The loop is given a native coroutine awaiting it. Should the handover fail (an
+    interrupt, a refused loop) before that coroutine started, ``awaitable`` is closed
+    too when it is a coroutine: never "coroutine ... was never awaited" from the
+    native coroutine it may wrap.
+    """
+    coro = _await(awaitable)
+    try:
+        return _block_on_coroutine(coro, timeout, name)
+    except BaseException:
+        _close_if_unstarted(coro)
+        if coro.cr_frame is None and _is_coroutine_type(type(awaitable)):
+            # Ours never ran (closed just now or by the failed handover), or it
+            # finished, and then closing is harmless: the awaited one is ours to close.
+            _close_quietly(awaitable)
+        raise
 
 
 def call_any(
@@ -357,8 +486,15 @@ def call_any(
     number, or if ``thread_sensitive`` comes with an ``executor`` -- before anything
     runs.
     """
-    if timeout is None and executor is None and not force_offload and not thread_sensitive:
+    if (
+        timeout is None
+        and executor is None
+        and force_offload is False
+        and thread_sensitive is False
+    ):
         # Hot paths, kept flat on purpose: no option to check, a cheap classification.
+        # (A decorated function takes them as its original would: calling the wrapper
+        # directly in the context it sees is what the wrapper is for.)
         try:
             flags = func.__code__.co_flags  # type: ignore[attr-defined]
         except AttributeError:
@@ -377,7 +513,12 @@ def call_any(
                 except BaseException:
                     _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
                     raise
-            return result
+            # One dict lookup for the common value; the rare coroutine of another type
+            # is run too (see _call_blocking).
+            kind: type[object] = type(result)  # pyright: ignore[reportUnknownVariableType]
+            if _COROUTINE_TYPES.get(kind) is False or not _is_coroutine_type(kind):
+                return result
+            return _run_awaitable(result, None, _func_name(func))
         return _dispatch(func, args, kwargs, _NO_OPTIONS, backend, True)
     return _dispatch(
         func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive)
@@ -387,6 +528,10 @@ def call_any(
 def _call_sync(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], options: CallOptions
 ) -> Any:
+    if isinstance(func, _wrapper_type or _load_wrapper_type()):
+        # The original blocks here, not a wrapper that sees this thread's loop and
+        # hands back an awaitable bound to it (a Trio one cannot run anywhere else).
+        func, options = _unwrap(func, options)
     flags = _flags(func)
     is_async = bool(flags & _CO_ASYNC)
     if (is_async or flags & _CO_AGEN) and _current_backend() is not None:
@@ -436,6 +581,8 @@ async def _await_later(
 def _call_async(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], options: CallOptions
 ) -> Any:
+    if isinstance(func, _wrapper_type or _load_wrapper_type()):
+        func, options = _unwrap(func, options)  # its options refused now, not when awaited
     flags = _flags(func)  # TypeError now for a non-callable
     backend = _current_backend()
     if backend is not None:
@@ -452,6 +599,7 @@ def call_async(
     *args: Any,
     timeout: float | None = None,
     executor: Executor | None = None,
+    force_offload: bool = False,
     thread_sensitive: bool = False,
     **kwargs: Any,
 ) -> Any:
@@ -462,17 +610,37 @@ def call_async(
     later in asyncio or Trio. A generator function gives an async iterator instead:
     an async generator as it is (per-item ``timeout`` enforced), a sync one as a
     :class:`ThreadIterator`, to consume with ``async for`` inside asyncio or Trio.
-    Raises as :func:`call_any` does, before anything runs.
+    Takes the options of :func:`call_any` (``force_offload`` changes nothing here: a
+    ``def`` is always offloaded) and raises as it does, before anything runs.
     """
-    return _call_async(func, args, kwargs, _options(timeout, executor, False, thread_sensitive))
+    return _call_async(
+        func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive)
+    )
 
 
 def _resolve_coroutine(result: Any, func: Callable[..., Any]) -> Any:
-    """A sync callable returned a coroutine on the C fast path: run it (as above).
+    """A sync callable returned ``result`` on the C fast path: run it if it is a coroutine.
 
-    Raising, the C caller closes ``result`` if it never started (_close_if_unstarted).
+    The value itself otherwise: Python decides what a returned object is (native or
+    other coroutine: run; anything else, futures included: the value), so that the C
+    path only has to hand over what may be awaitable. Raising, the C caller closes
+    ``result`` with ``_close_returned_if_unstarted``.
     """
-    return _block_on_coroutine(result, None, _func_name(func))
+    if type(result) is CoroutineType:
+        return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+    if _is_coroutine_type(type(result)):  # pyright: ignore[reportUnknownArgumentType]
+        return _run_awaitable(result, None, _func_name(func))
+    return result
+
+
+def _close_returned_if_unstarted(result: Any) -> None:
+    """The C fast path's cleanup when ``_resolve_coroutine`` raised.
+
+    A native coroutine that never started is closed (``_close_if_unstarted``); any
+    other object was already seen to by ``_run_awaitable``, or is not ours.
+    """
+    if type(result) is CoroutineType:
+        _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
 
 
 #: The pure-Python ``call_any``: the whole implementation, and the fallback of the C
@@ -492,7 +660,7 @@ if not os.environ.get("SYNCHRONAUT_PURE_PYTHON"):
             _get_running_loop,
             _call_any_py,
             _resolve_coroutine,
-            _close_if_unstarted,
+            _close_returned_if_unstarted,
             "call_any(func, /, *args, timeout=None, executor=None, force_offload=False, "
             "thread_sensitive=False, **kwargs)\n--\n\n" + (_call_any_py.__doc__ or ""),
         )

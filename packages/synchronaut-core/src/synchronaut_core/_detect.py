@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from types import CoroutineType, MethodType
 from typing import Any
 
 _modules = sys.modules
+_logger = logging.getLogger("synchronaut")
 
 #: ``co_flags`` bits of functions whose call returns an awaitable: ``async def`` and
 #: ``@types.coroutine`` generators.
@@ -60,9 +63,86 @@ def _is_async_slow(func: object) -> bool:
 def _is_async(func: Callable[..., Any]) -> bool:
     """True when calling ``func`` gives a coroutine to await (see ``_is_async_slow``)."""
     try:
-        return bool(func.__code__.co_flags & _CO_ASYNC)  # type: ignore[attr-defined]
+        flags: int = func.__code__.co_flags  # type: ignore[attr-defined]
     except AttributeError:
         return _is_async_slow(func)
+    return bool(flags & _CO_ASYNC) or _marked_async(func)
+
+
+def _marked_async(func: object) -> bool:
+    """Is ``func`` a ``def`` marked with ``inspect.markcoroutinefunction`` (3.12+)?
+
+    Such a function returns an awaitable to await in the caller's task, like an
+    ``async def``. Asked of functions whose code says sync, on the paths that decide
+    between offloading and awaiting: the attribute test is cheap (no exception raised
+    for a plain function), and ``inspect`` has the last word only for the rare
+    function that carries the marker attribute (its sentinel is private to
+    ``inspect`` and was renamed in 3.13). Before 3.12 nothing is marked.
+    """
+    if type(func) is MethodType:
+        func = func.__func__  # the marker is on the function (markcoroutinefunction)
+    return getattr(func, "_is_coroutine_marker", None) is not None and inspect.iscoroutinefunction(
+        func
+    )
+
+
+#: For the types of values that ``def`` functions returned: is it a coroutine to run?
+#: Native coroutines, and every ``collections.abc.Coroutine`` (aiosqlite's results,
+#: Cython's coroutines); never futures, tasks or other awaitables (see
+#: ``_is_coroutine_type``). Learned per type, so that the question costs one dict
+#: lookup on the hot path of sync calls whatever they return.
+_COROUTINE_TYPES: dict[type, bool] = {CoroutineType: True}
+#: Past this many learned types the table starts afresh (classes made at run time
+#: must not accumulate in it).
+_MAX_LEARNED_TYPES = 512
+
+
+def _is_coroutine_type(kind: type) -> bool:
+    """Is a value of type ``kind``, returned by a ``def``, a coroutine to run?
+
+    True for ``types.CoroutineType`` and every ``collections.abc.Coroutine``
+    subclass -- objects that are pending work and nothing else (``send``, ``throw``,
+    ``close``), which nobody but the caller will ever run. False for other
+    awaitables: a future or a task is a handle on work already scheduled on a loop of
+    its own (running it elsewhere fails, and the caller may want the handle), and an
+    object that merely has ``__await__`` is often a value in its own right (a query
+    builder, a lazy result): they are returned as they are.
+    """
+    runs = _COROUTINE_TYPES.get(kind)
+    if runs is None:
+        runs = issubclass(kind, Coroutine)
+        table = _COROUTINE_TYPES
+        if len(table) >= _MAX_LEARNED_TYPES:
+            # Any thread may be reading: clear, then put the native type straight back
+            # (a reader that misses it in between just asks issubclass again).
+            table.clear()
+            table[CoroutineType] = True
+        table[kind] = runs
+    return runs
+
+
+async def _await(awaitable: Awaitable[Any]) -> Any:
+    """A native coroutine awaiting ``awaitable``: what the loops are given to run.
+
+    Loops and hosts take native coroutines (a Trio system task, the waiters' own
+    checks); a ``collections.abc.Coroutine`` or another awaitable goes through this.
+    """
+    return await awaitable
+
+
+def _close_quietly(coro: object) -> None:
+    """Close a returned coroutine that will never run (no "never awaited" warning).
+
+    A coroutine that is already running or finished, or whose ``finally`` fails, is
+    nobody's to report any more: that is logged at debug level.
+    """
+    close = getattr(coro, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:
+        _logger.debug("synchronaut: closing a dropped coroutine failed", exc_info=True)
 
 
 def _func_name(func: object) -> str:

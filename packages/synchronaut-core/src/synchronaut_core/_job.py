@@ -15,10 +15,10 @@ from _thread import allocate_lock, get_ident
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import Context
-from types import CoroutineType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ._context import _write_back
+from ._detect import _close_quietly, _is_coroutine_type
 from ._pool import WorkerPool
 from ._thread_state import _Lender, _nested_in, _Slot, _state
 
@@ -200,16 +200,34 @@ class _Job:
             with contextlib.suppress(RuntimeError):
                 self.notify()
 
-    def settle_if_cancelled(self, future: Future[Any]) -> None:
-        """Done-callback for a call submitted to a thread executor (any thread).
+    def settle_if_not_run(self, future: Future[Any]) -> None:
+        """Done-callback for a call submitted to an in-process executor (any thread).
 
-        ``job.run`` settles the call itself; but if the executor cancelled the future
-        before running it (``shutdown(cancel_futures=True)``), ``run`` never runs and
-        the caller, waiting on ``notify``, would wait forever: fail it instead. A
-        future cancelled by our own caller (``give_up``) has ``cancel_reason`` set.
+        ``job.run`` settles the call itself; but if the executor finished the future
+        without running it, the caller, waiting on ``notify``, would wait forever:
+        fail it instead. Either the executor cancelled the future
+        (``shutdown(cancel_futures=True)``; one cancelled by our own caller,
+        ``give_up``, has ``cancel_reason`` set), or it failed it -- an executor that
+        could not start its thread (``BrokenThreadPool``), or one that runs calls in
+        another process after all and could not pickle the call (see ``__reduce__``).
         """
         if future.cancelled():
             self.cancel()
+            return
+        error = future.exception()
+        if error is not None and not self.started:
+            # ``job.run`` never raises: an error on its future means it never ran.
+            self.fail(error)
+
+    def __reduce__(self) -> NoReturn:
+        # Pickled only when an executor taken for in-process ships the call to
+        # another process: say so, and how to declare it (the caller gets this).
+        raise TypeError(
+            f"cannot send {self.name} to another process: synchronaut took the executor "
+            "for one running calls in threads of this process (it sends them the call "
+            "with the caller's ContextVars); declare an out-of-process executor with "
+            "the attribute 'synchronaut_in_process = False' on it or its class"
+        )
 
     def settle_from_future(self, future: Future[Any]) -> None:
         """Done-callback for a call run by an out-of-process executor (any thread)."""
@@ -258,15 +276,13 @@ def _noop() -> None:
 
 
 def _close_if_coroutine(value: object) -> None:
-    # A sync callee that returned a coroutine (``lambda: fetch(x)``) hands its
-    # caller a coroutine to run; a caller that has gone will not, so it is closed:
-    # never "coroutine ... was never awaited".
-    if type(value) is CoroutineType:
-        try:
-            value.close()  # pyright: ignore[reportUnknownMemberType]
-        except Exception:  # a coroutine already started: its finally failed, or it
-            # is being closed by the other thread right now; nobody is left to tell.
-            _logger.debug("synchronaut: closing a dropped coroutine failed", exc_info=True)
+    # A sync callee that returned a coroutine (``lambda: fetch(x)``, aiosqlite's
+    # ``db.execute(...)``) hands its caller a coroutine to run; a caller that has gone
+    # will not, so it is closed: never "coroutine ... was never awaited". (A failing
+    # close -- a coroutine already started whose finally failed, or being closed by
+    # the other thread right now -- is logged at debug level: nobody is left to tell.)
+    if _is_coroutine_type(type(value)):
+        _close_quietly(value)
 
 
 _NO_KWARGS: dict[str, Any] = {}
@@ -290,11 +306,42 @@ class _JobRunner:
         raise NotImplementedError
 
 
+#: Executors known to run calls in other processes (or interpreters), by the
+#: ``(__module__, __qualname__)`` of a class in their MRO: found without importing
+#: their modules (an executor of a module nobody imported does not exist).
+_OUT_OF_PROCESS = frozenset(
+    {
+        ("concurrent.futures.process", "ProcessPoolExecutor"),
+        # A ThreadPoolExecutor subclass whose threads run other interpreters (3.14).
+        ("concurrent.futures.interpreter", "InterpreterPoolExecutor"),
+        ("distributed.cfexecutor", "ClientExecutor"),  # Dask: Client.get_executor()
+        ("loky.process_executor", "ProcessPoolExecutor"),
+        ("mpi4py.futures.pool", "MPIPoolExecutor"),
+    }
+)
+
+
 def _in_process(executor: Executor) -> bool:
-    """Does ``executor`` run calls in threads of this process (so a Context can go)?"""
-    return isinstance(executor, (WorkerPool, ThreadPoolExecutor)) or bool(
-        getattr(executor, "_synchronaut_in_process", False)
-    )
+    """Does ``executor`` run calls in threads of this process (so a Context can go)?
+
+    The executor's own word first: an attribute ``synchronaut_in_process`` (True or
+    False) on it or its class (``_synchronaut_in_process``, its older private name,
+    too). Else False for the out-of-process executors we know (``_OUT_OF_PROCESS``:
+    process pools, Dask's client executor), and True for every other one: thread
+    pools and the executors that wrap them are what ``Executor`` subclasses mostly
+    are, and a wrong guess fails loudly -- the call cannot be pickled, with a message
+    saying how to declare the executor (``_Job.__reduce__``) -- where the opposite
+    guess would silently lose the caller's ContextVars.
+    """
+    kind = type(executor)
+    if kind is WorkerPool or kind is ThreadPoolExecutor:
+        return True
+    declared = getattr(executor, "synchronaut_in_process", None)
+    if declared is None:
+        declared = getattr(executor, "_synchronaut_in_process", None)
+    if declared is not None:
+        return bool(declared)
+    return not any((base.__module__, base.__qualname__) in _OUT_OF_PROCESS for base in kind.__mro__)
 
 
 class _Offer:
@@ -313,6 +360,16 @@ class _Offer:
     def run(self) -> None:
         if self.claim.acquire(blocking=False):
             self.job.run()
+
+    def settle_if_not_run(self, future: Future[Any]) -> None:
+        """Done-callback of the executor's copy of the offer (see ``_Job.settle_if_not_run``).
+
+        The blocked worker may still run the job: the executor failing its copy
+        settles the job only if it can claim it first (nobody runs it then).
+        """
+        failed = future.cancelled() or future.exception() is not None
+        if failed and self.claim.acquire(blocking=False):
+            self.job.settle_if_not_run(future)
 
     def deliver(self) -> None:
         self.job.deliver()
@@ -338,8 +395,9 @@ def _ours(executor: Executor | _JobRunner | None) -> bool:
 def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
     """Hand ``job`` to ``executor``; a shut-down executor gives a clear RuntimeError.
 
-    Thread executors run ``job.run`` (the caller's context copy goes along). Any other
-    executor (a process pool, Dask's) receives the plain ``func`` with its arguments,
+    In-process executors (see ``_in_process``) run ``job.run``: the caller's context
+    copy goes along, and the callee's ContextVar changes come back. Out-of-process
+    ones (a process pool, Dask's) receive the plain ``func`` with its arguments,
     which must then be picklable; ContextVars cannot cross a process boundary. A job
     refused with an error never runs.
     """
@@ -363,12 +421,12 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
                 offer = _Offer(job)
                 future = executor.submit(offer.run)
                 job.future = future
-                future.add_done_callback(job.settle_if_cancelled)
+                future.add_done_callback(offer.settle_if_not_run)
                 lender.wait._take_nested(offer)
                 return
             future = executor.submit(job.run)
             job.future = future
-            future.add_done_callback(job.settle_if_cancelled)
+            future.add_done_callback(job.settle_if_not_run)
         else:
             future: Future[Any] = executor.submit(job.func, *job.args, **job.kwargs)
             job.future = future

@@ -20,6 +20,7 @@ import trio
 
 from . import _fork
 from ._context import _InCopiedContext, _write_back
+from ._detect import _await, _is_coroutine_type
 from ._errors import _timeout_error
 from ._job import _Job, _JobRunner, _submit
 from ._thread_state import _nested_in
@@ -166,5 +167,9 @@ async def _offload(
     if type(value) is CoroutineType:
         # A sync callable returned a coroutine: await it instead of dropping it.
         coro = cast("Coroutine[Any, Any, Any]", value)
-        return await (coro if timeout is None else _with_timeout(coro, timeout, name))
-    return value
+    elif _is_coroutine_type(type(value)):  # pyright: ignore[reportUnknownArgumentType]
+        # Any other coroutine too; other awaitables are values (see _detect).
+        coro = _await(value)  # pyright: ignore[reportUnknownArgumentType]
+    else:
+        return value
+    return await (coro if timeout is None else _with_timeout(coro, timeout, name))
