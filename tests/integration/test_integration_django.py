@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ REQUEST_THREAD = "synchronaut-sensitive-block-"  # a thread_sensitive_context() 
 
 
 @contextmanager
-def django_server(tmp_path: Path, **extra_env: str) -> Iterator[tuple[str, Path]]:
+def django_server(tmp_path: Path, **extra_env: str) -> Generator[tuple[str, Path]]:
     """Migrate a fresh SQLite database, serve the project; yield (base URL, db path)."""
     db = tmp_path / "notes.sqlite3"
     env = {

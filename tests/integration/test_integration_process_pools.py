@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from picklable_funcs import (
@@ -76,7 +76,8 @@ def test_a_process_pool_maps_a_decorated_def(pool: Executor) -> None:
 def test_a_process_pool_runs_a_decorated_async_def_on_the_childs_loop(pool: Executor) -> None:
     # Called from the child's plain sync code, the coroutine runs on an event loop
     # there, and the child hands back the value.
-    in_a_child(pool.submit(async_square, 6).result(timeout=60), 36)
+    # (Typed for async callers: a coroutine. The child calls it from sync code.)
+    in_a_child(cast(Where, pool.submit(async_square, 6).result(timeout=60)), 36)
 
 
 def test_a_process_pool_runs_a_decorated_method_of_a_picklable_object(pool: Executor) -> None:
@@ -121,7 +122,13 @@ def test_a_decorated_def_with_a_process_pool_executor_runs_there_from_async_code
     # child is sent something it can run itself (had it been sent the wrapper, it
     # would offload again: picklable_funcs makes that an error).
     async def main() -> list[Where]:
-        return [await cube_in_pool(2), await cube_in_pool.async_(3), await cube_always_in_pool(4)]
+        # Called in async code, a decorated def gives an awaitable (typed for sync
+        # callers: ``.async_`` is the typed spelling).
+        return [
+            await cast(Awaitable[Where], cube_in_pool(2)),
+            await cube_in_pool.async_(3),
+            await cast(Awaitable[Where], cube_always_in_pool(4)),
+        ]
 
     for where, value in zip(run(main), [8, 27, 64], strict=True):
         in_a_child(where, value)
@@ -167,7 +174,7 @@ def test_dask_submit_and_map_run_decorated_functions(dask_client: Any) -> None:
     here(dask_client.submit(square, 3).result(timeout=60), 9)
     results = dask_client.gather(dask_client.map(square, range(6)))
     assert [value for value, _, _ in results] == [n * n for n in range(6)]
-    here(dask_client.submit(async_square, 4).result(timeout=60), 16)
+    here(cast(Where, dask_client.submit(async_square, 4).result(timeout=60)), 16)
     here(dask_client.submit(Squarer(1).square_plus, 2).result(timeout=60), 5)
     with pytest.raises(ValueError, match="^on dask$"):
         dask_client.submit(fail, "on dask").result(timeout=60)
