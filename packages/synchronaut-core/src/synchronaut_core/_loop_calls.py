@@ -29,7 +29,14 @@ from . import _fork, _loop, _placement
 from ._context import _write_back
 from ._errors import CallCancelled, _timeout_error
 from ._hosts import _LoopHost
-from ._waits import _LIVENESS_SLICE, _closes_cycle, _is_blocked, _mark_nested, _Wait
+from ._waits import (
+    _LIVENESS_SLICE,
+    _closes_cycle,
+    _is_blocked,
+    _mark_nested,
+    _placing,
+    _Wait,
+)
 
 _logger = logging.getLogger("synchronaut")
 
@@ -147,25 +154,33 @@ class _LoopCall(_Wait):
 
     def _handover(self) -> None:
         host = self.host
-        if self.movable and isinstance(host, _loop._LoopThread):
-            if _is_blocked(host.ident):
-                # Synchronaut's own loop, parked in a synchronous wait: nothing
-                # scheduled there runs until that wait ends -- and the wait may
-                # (through coroutines awaiting offloaded calls, invisibly) be waiting
-                # for this very call. The coroutine is not bound to it: elsewhere.
-                host, self.spare = _placement._fallback_host(self.name)
-                self.host = host
-        elif _closes_cycle(host.ident):
-            # Bound to its loop (the loop that offloaded this thread's call, or the
-            # one an async object lives on), whose thread waits, directly or through
-            # others, for this thread: it would never run. (A loop that is merely
-            # busy, or blocked in an unrelated call, is waited for.)
-            raise RuntimeError(
-                f"cannot run {self.name}: the event loop it belongs to is blocked "
-                "waiting for this thread (a blocking call made on that loop's "
-                "thread), so it would never run; await it there instead of blocking"
-            )
-        self.placed = True
+        # Placing and cycle checks take turns (``_placing``): this wait is already
+        # published, so of a movable call deciding "our loop is not blocked, go
+        # there" and a bound call on that loop's thread deciding "no cycle", the
+        # second to go sees the first -- the mover finds the loop blocked and moves,
+        # or the bound caller finds the mover placed on its own thread and raises.
+        with _placing:
+            if self.movable and isinstance(host, _loop._LoopThread):
+                if _is_blocked(host.ident):
+                    # Synchronaut's own loop, parked in a synchronous wait: nothing
+                    # scheduled there runs until that wait ends -- and the wait may
+                    # (through coroutines awaiting offloaded calls, invisibly) be
+                    # waiting for this very call. The coroutine is not bound to it:
+                    # elsewhere (a spare loop is started under the lock: rare, and
+                    # warned about).
+                    host, self.spare = _placement._fallback_host(self.name)
+                    self.host = host
+            elif _closes_cycle(host.ident):
+                # Bound to its loop (the loop that offloaded this thread's call, or
+                # the one an async object lives on), whose thread waits, directly or
+                # through others, for this thread: it would never run. (A loop that
+                # is merely busy, or blocked in an unrelated call, is waited for.)
+                raise RuntimeError(
+                    f"cannot run {self.name}: the event loop it belongs to is blocked "
+                    "waiting for this thread (a blocking call made on that loop's "
+                    "thread), so it would never run; await it there instead of blocking"
+                )
+            self.placed = True
         _mark_nested(self.ctx, self.lender)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout

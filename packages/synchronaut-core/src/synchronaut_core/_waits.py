@@ -56,6 +56,9 @@ _MAX_CHAIN = 100_000
 #: thread ident -> the innermost wait that thread is parked in. Written only by the
 #: thread itself (entering and leaving its waits), read by any thread.
 _blocked: dict[int, _Wait] = {}
+#: Held while a loop call decides where it goes, or whether it closes a cycle (see
+#: ``_loop_calls._LoopCall._handover``): the two decisions read each other's waits.
+_placing = allocate_lock()
 
 
 def _is_blocked(ident: int | None) -> bool:
