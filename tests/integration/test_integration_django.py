@@ -21,10 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from server import server_output, uvicorn_server
-
-pytest.importorskip("django")
 
 HERE = Path(__file__).parent
 LOOP_THREAD = "MainThread"  # uvicorn runs its event loop on the main thread
