@@ -13,7 +13,6 @@ stays the error it is.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import Callable, Coroutine
@@ -46,25 +45,76 @@ def _run_coroutine_here(
     """Run ``coro`` (or what the maker makes) on a new loop in this thread; its value.
 
     ``timeout`` is enforced: the coroutine is cancelled where it waits and
-    :class:`CallAnyTimeout` raised.
+    :class:`CallAnyTimeout` raised. A loop already running in this thread (a blocking
+    call made by a coroutine that itself runs this way) cannot have a second one:
+    ``RuntimeError``, the coroutine closed unstarted.
     """
-    # Imported here: ``_waits`` imports this module, and ``_loop`` imports ``_waits``.
+    # Imported here: ``_waits`` and ``_job`` import this module, ``_loop`` imports them.
     from ._loop import _get_loop_factory
-    from ._run import _run_in_new_loop
 
+    if asyncio._get_running_loop() is not None:  # pyright: ignore[reportPrivateUsage]
+        if isinstance(coro, Coroutine):
+            coro.close()
+        raise _busy_loop_error(name)
     _logger.debug("synchronaut: no thread can start at exit; running %s on this thread", name)
     made = coro if isinstance(coro, Coroutine) else coro()
-    return _run_in_new_loop(_get_loop_factory(), _bounded(made, timeout, name))
+    return _run_on_new_loop(_get_loop_factory()(), _bounded(made, timeout, name))
+
+
+def _run_step_here(
+    loop: asyncio.AbstractEventLoop,
+    make: Callable[[], Coroutine[Any, Any, Any]],
+    timeout: float | None,
+    name: str,
+) -> Any:
+    """One step of an async object on its own loop in this thread (``_pinned._HerePin``)."""
+    if asyncio._get_running_loop() is not None:  # pyright: ignore[reportPrivateUsage]
+        raise _busy_loop_error(name)
+    return loop.run_until_complete(_bounded(make(), timeout, name))
+
+
+def _busy_loop_error(name: str) -> RuntimeError:
+    return RuntimeError(
+        f"cannot run {name}: Python is exiting and starts no more threads, and this "
+        "thread's event loop is running the code that blocks on it; await it instead"
+    )
+
+
+def _run_on_new_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` to completion on ``loop`` (this thread), then close the loop.
+
+    As ``asyncio.run``, but its cleanup is bounded: what is left is cancelled and
+    given ``_CANCEL_GRACE`` -- at exit nothing may hang.
+    """
+    from ._loop_calls import _CANCEL_GRACE
+
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        try:
+            tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks, timeout=_CANCEL_GRACE))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
 
 
 async def _bounded(coro: Coroutine[Any, Any, Any], timeout: float | None, name: str) -> Any:
     if timeout is None:
         return await coro
+    from ._loop_calls import _CANCEL_GRACE  # (a cycle at import time, as above)
+
     task = asyncio.ensure_future(coro)
     done, _ = await asyncio.wait({task}, timeout=timeout)
     if not done:
+        # Cancelled where it waits; its ``finally`` blocks run before the timeout is
+        # reported -- within the grace any cancelled call gets, so a coroutine that
+        # ignores cancellation cannot hold interpreter exit (the loop's closing
+        # cancels it again, and leaves it).
         task.cancel()
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await task  # its ``finally`` blocks run before we report the timeout
+        await asyncio.wait({task}, timeout=_CANCEL_GRACE)
         raise _timeout_error(name, timeout)
     return task.result()

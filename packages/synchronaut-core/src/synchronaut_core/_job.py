@@ -17,6 +17,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import Context
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from ._at_exit import _threads_refused
 from ._context import _write_back
 from ._detect import _close_quietly, _is_coroutine_type
 from ._pool import WorkerPool
@@ -383,15 +384,6 @@ def _lenders(job: _Job, executor: object) -> list[_Lender]:
     return [lender for lender in reversed(nested) if lender.pool is executor]
 
 
-def _ours(executor: Executor | _JobRunner | None) -> bool:
-    """Is ``executor`` one of synchronaut's (None: the default pool, unless replaced)?"""
-    if executor is None:
-        from ._executor import get_default_executor  # (it imports this module)
-
-        executor = get_default_executor()
-    return isinstance(executor, (_JobRunner, WorkerPool))
-
-
 def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
     """Hand ``job`` to ``executor``; a shut-down executor gives a clear RuntimeError.
 
@@ -403,7 +395,12 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
     """
     job.runner = executor
     if isinstance(executor, _JobRunner):
-        executor._run_job(job)  # its errors say what was wrong already
+        try:
+            executor._run_job(job)  # its errors say what was wrong already
+        except RuntimeError as exc:
+            if not _threads_refused(exc):
+                raise
+            job.run()  # at exit on Python 3.12: see below
         return
     try:
         if type(executor) is WorkerPool:
@@ -432,6 +429,12 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
             job.future = future
             future.add_done_callback(job.settle_from_future)
     except RuntimeError as exc:
+        if type(executor) is WorkerPool and _threads_refused(exc):
+            # An atexit hook on Python 3.12: none of our threads can start, and the
+            # job was refused (it never runs there). It runs here, on the main
+            # thread -- unbounded, as a direct call (see _at_exit).
+            job.run()
+            return
         raise RuntimeError(
             f"cannot run {job.name}: the executor {executor!r} is shut down or cannot "
             f"start a thread ({exc}); pass an open executor, or call "

@@ -18,6 +18,7 @@ from contextvars import copy_context
 from typing import Any
 
 from . import _loop
+from ._at_exit import _run_step_here, _threads_refused
 from ._hosts import _LoopHost
 from ._loop_calls import _LoopCall
 from ._placement import _pin_host
@@ -93,5 +94,48 @@ def _spawn_system_task(make: _CoroFactory) -> None:
 
 def _pin_loop(name: str) -> _LoopPin:
     """Choose, once, the loop that drives an async object for this (sync) thread."""
-    host, spare = _pin_host(name)
+    try:
+        host, spare = _pin_host(name)
+    except RuntimeError as exc:
+        if not _threads_refused(exc):
+            raise
+        return _HerePin()  # an atexit hook on Python 3.12: no loop thread can start
     return _LoopPin(host, spare)
+
+
+class _HerePin(_LoopPin):
+    """A loop of the object's own on this (the main) thread, when no thread can start.
+
+    Only at interpreter exit on Python 3.12 (see ``_at_exit``): each step runs the
+    loop until the step is done; tasks the object keeps (a context manager's holder)
+    wait, suspended, for the next step. The loop closes with the object.
+    """
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:  # no host: every method that would use one is ours
+        self.spare = None
+        self.loop = _loop._get_loop_factory()()
+
+    def run(
+        self, make: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None, name: str
+    ) -> Any:
+        if self.loop.is_closed():
+            raise RuntimeError(f"cannot run {name}: its event loop is closed")
+        return _run_step_here(self.loop, make, timeout, name)
+
+    def run_later(self, make: _CoroFactory) -> None:
+        # Nobody waits, and there is no other thread to do it later: now, quietly
+        # (``make()`` swallows its own errors); not from inside a running loop.
+        loop = self.loop
+        if not loop.is_closed() and not loop.is_running():
+            with contextlib.suppress(RuntimeError):
+                loop.run_until_complete(make())
+        self.release()
+
+    def release(self) -> None:
+        loop = self.loop
+        if not loop.is_closed() and not loop.is_running():
+            with contextlib.suppress(RuntimeError):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()

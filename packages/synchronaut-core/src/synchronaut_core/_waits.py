@@ -40,10 +40,9 @@ from queue import Empty
 from typing import Any
 
 from . import _fork
-from ._at_exit import _threads_refused
 from ._errors import CallCancelled, _timeout_error
 from ._executor import _submit_to_default
-from ._job import _Job, _JobRunner, _Offer, _ours, _submit
+from ._job import _Job, _JobRunner, _Offer, _submit
 from ._sensitive import _default_thread, _sensitive_runner, _target
 from ._thread_state import _Inbox, _Lender, _nested_in, _Slot, _state
 
@@ -403,17 +402,10 @@ class _JobWait(_Wait):
             self._open_window(job.ctx)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
-        try:
-            if self.executor is None:
-                _submit_to_default(job)
-            else:
-                _submit(self.executor, job)
-        except RuntimeError as exc:
-            if not _threads_refused(exc) or not _ours(self.executor):
-                raise
-            # An atexit hook on Python 3.12: none of our threads can start, and the
-            # job was refused (it never runs there). It runs here, unbounded.
-            job.run()
+        if self.executor is None:
+            _submit_to_default(job)
+        else:
+            _submit(self.executor, job)
 
     def _next_slice(self) -> float:
         deadline = self.deadline
