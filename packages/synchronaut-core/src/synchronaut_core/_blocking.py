@@ -116,10 +116,16 @@ def _call_thread_sensitive_blocking(
     caller): a direct call, where a timeout cannot be enforced. Otherwise the call is
     sent to that thread and this one waits, honouring ``timeout``.
     """
+    if _state.job is None:
+        # Plain sync code synchronaut did not offload -- the main thread, a thread of
+        # the user's, asgiref's or anyio's worker running a framework's sync view --
+        # is its own outermost sync caller: what the call is sensitive to (a DB
+        # connection, its open transaction) lives on this thread. Even when the
+        # context it copied names another thread (a thread_sensitive_context() block
+        # around a Django sync view): that thread has other connections.
+        return func(*args, **kwargs)
     runner = _target.get()
     if runner is None:
-        if _state.job is None:
-            return func(*args, **kwargs)
         runner = _default_thread()
     if runner.ident == get_ident():
         return func(*args, **kwargs)

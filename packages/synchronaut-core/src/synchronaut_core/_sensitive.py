@@ -4,9 +4,10 @@ Sync ORMs and DB drivers tie connections to the thread that made them. A sync ca
 blocked on a coroutine serves thread-sensitive calls on its own thread while it waits
 (see ``_loop_calls``): the coroutine's context names that call in ``_target``, so any
 thread-sensitive sync call made below it -- however deep, from whichever task or
-worker thread -- goes back to that thread. Without a blocked sync caller (a pure
-async app) they go to one dedicated thread, or to the one a
-``thread_sensitive_context()`` block gave its code.
+synchronaut worker thread -- goes back to that thread. Without a blocked sync caller
+(a pure async app) they go to one dedicated thread, or to the one a
+``thread_sensitive_context()`` block gave its code. A thread synchronaut did not
+offload is its own sync caller: its thread-sensitive calls are direct calls.
 """
 
 from __future__ import annotations
