@@ -106,8 +106,53 @@ def _with_trio(settings: Settings) -> Iterator[list[Case]]:
     yield _cases(trio_imported=True)
 
 
+class _Repo:
+    """A class with a plain method and a decorated one (the "method-access" group)."""
+
+    def plain(self, x: int) -> int:
+        return x
+
+    def decorated(self, x: int) -> int:  # decorated in _methods, if the decorator exists
+        return x
+
+
+@contextmanager
+def _methods(settings: Settings) -> Iterator[list[Case]]:
+    """``obj.method``: a decorated method's attribute access against a bound method's.
+
+    Access builds the bound form each time, as it builds a bound method; the decorated
+    form holds the wrapper and the instance, like a bound method. (Calls are not
+    measured here: ``@synchronaut f(x)`` above is the call's cost.)
+    """
+    deco = _env.decorator()
+    cases = [
+        Case(
+            "obj.m (bound method access)",
+            unrolled("o.plain", {"o": _Repo()}),
+            per_op=10,
+            floor=True,
+        )
+    ]
+    if deco is None:
+        cases.append(Case("@synchronaut obj.m (access)", na=_env.NO_DECORATOR, synchronaut=True))
+    else:
+        repo_class = type("_DecoratedRepo", (_Repo,), {"decorated": deco(_Repo.decorated)})
+        cases.append(
+            Case(
+                "@synchronaut obj.m (access)",
+                unrolled("o.decorated", {"o": repo_class()}),
+                per_op=10,
+                synchronaut=True,
+                targets=[at_most(2)],
+                note="a bound form of two references, made per access as a bound method is",
+            )
+        )
+    yield cases
+
+
 GROUPS = [
     Group("sync-sync", "sync -> sync (plain thread, no loop)", _plain),
+    Group("method-access", "decorated method: attribute access (plain thread)", _methods),
 ]
 GROUPS_LATE = [
     Group("sync-sync-trio", "sync -> sync, Trio imported (informational)", _with_trio),

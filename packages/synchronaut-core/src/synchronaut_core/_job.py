@@ -425,7 +425,11 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
             job.future = future
             future.add_done_callback(job.settle_if_not_run)
         else:
-            future: Future[Any] = executor.submit(job.func, *job.args, **job.kwargs)
+            # A decorated function's original cannot be pickled by name (its name holds
+            # the wrapper): such a call is sent as a stand-in that can (_decorator).
+            from ._decorator import _portable  # (it imports this module)
+
+            future: Future[Any] = executor.submit(_portable(job.func), *job.args, **job.kwargs)
             job.future = future
             future.add_done_callback(job.settle_from_future)
     except RuntimeError as exc:

@@ -5,8 +5,10 @@
  * with a few attribute tests -- a sync function called from sync code, a coroutine
  * function called inside a running asyncio loop -- and hands every other case, with
  * its arguments untouched, to the Python implementation it shadows. Semantics live
- * in Python (_call.py, synchronaut's _decorator.py); this file only saves the cost of
- * packing *args/**kwargs and running the tests in bytecode.
+ * in Python (_call.py, _decorator.py); this file only saves the cost of packing
+ * *args/**kwargs and running the tests in bytecode -- and, for decorated methods, of
+ * binding: ``obj.method`` is made here as cheaply as a bound method (_Wrapper._get is
+ * the specification).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -180,7 +182,9 @@ python:
     return PyObject_Vectorcall(py_call_any, args, nargsf, kwnames);
 }
 
-/* --- DirectCall: the base type of synchronaut's decorated functions -------------- */
+/* --- DirectCall: the base type of synchronaut's decorated functions -------------- *
+ * A wrapper, or a bound form of one (obj.method: unbound and target set, called as
+ * unbound(target, *args)); see _decorator._Wrapper and _decorator._Bound. */
 
 enum { KIND_NONE = 0, KIND_SYNC = 1, KIND_ASYNC = 2 };
 
@@ -191,7 +195,15 @@ typedef struct {
     int kind;              /* _fast_kind: which hot path applies (KIND_*) */
     PyObject *dict;
     PyObject *weakreflist;
+    /* Binding (the descriptor protocol), as _decorator._Wrapper._get does it: */
+    PyObject *bound_type; /* _bound_type: the class of this wrapper's bound forms, or NULL */
+    char bind_class;      /* _bind_class: bind to the class (a classmethod), not the instance */
+    PyObject *unbound;    /* __func__ of a bound form: the wrapper it was bound from */
+    PyObject *target;     /* __self__ of a bound form: the instance (or class) it is bound to */
 } DirectCall;
+
+/* The DirectCall type (set once by PyInit__speedups): _bound_type must subclass it. */
+static PyTypeObject *direct_call_type = NULL;
 
 /* A call of a decorated function. The two hot paths -- a decorated def called from
  * sync code, a decorated async def called inside asyncio -- are taken here; every
@@ -240,6 +252,119 @@ direct_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
     return result;
 }
 
+/* A call of a bound form: the wrapper it was bound from, called with the instance (or
+ * class) first -- what a bound method does (same argument-shifting as CPython's). */
+static PyObject *
+bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                      PyObject *kwnames)
+{
+    DirectCall *self = (DirectCall *)callable;
+    PyObject *func = self->unbound, *target = self->target;
+    if (func == NULL || target == NULL) {
+        PyErr_SetString(PyExc_TypeError, "a synchronaut bound form without its function");
+        return NULL;
+    }
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+    /* The wrapper's own C call when it has one (Python subclasses of DirectCall do not
+     * all carry the vectorcall flag: this saves packing the arguments into a tuple). */
+    vectorcallfunc call = PyObject_TypeCheck(func, direct_call_type)
+                              ? ((DirectCall *)func)->vectorcall
+                              : NULL;
+    PyObject *result;
+    if (nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET) {
+        /* The caller lent us the slot before args[0]: put the target there. */
+        PyObject **shifted = (PyObject **)args - 1;
+        PyObject *saved = shifted[0];
+        shifted[0] = target;
+        result = call != NULL ? call(func, shifted, nargs + 1, kwnames)
+                              : PyObject_Vectorcall(func, shifted, nargs + 1, kwnames);
+        shifted[0] = saved;
+        return result;
+    }
+    PyObject *small[8];
+    PyObject **stack = small;
+    if (total + 1 > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
+        stack = PyMem_Malloc((size_t)(total + 1) * sizeof(PyObject *));
+        if (stack == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    stack[0] = target;
+    if (total > 0) {
+        memcpy(stack + 1, args, (size_t)total * sizeof(PyObject *));
+    }
+    result = call != NULL ? call(func, stack, nargs + 1, kwnames)
+                          : PyObject_Vectorcall(func, stack, nargs + 1, kwnames);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    return result;
+}
+
+/* The descriptor protocol: ``obj.method`` is a bound form of the wrapper (see
+ * _Wrapper._get, the specification). A bound form holds two references and nothing
+ * else, so attribute access costs what building a bound method costs. */
+static PyObject *
+direct_call_descr_get(PyObject *self_, PyObject *obj, PyObject *type)
+{
+    DirectCall *self = (DirectCall *)self_;
+    PyObject *target;
+    if (self->bound_type == NULL) {
+        return Py_NewRef(self_); /* a staticmethod, a callable object, a bound form */
+    }
+    if (obj == Py_None) {
+        obj = NULL;
+    }
+    if (type == Py_None) {
+        type = NULL;
+    }
+    if (self->bind_class) {
+        target = type != NULL ? type : (obj != NULL ? (PyObject *)Py_TYPE(obj) : NULL);
+        if (target == NULL) {
+            PyErr_SetString(PyExc_TypeError, "__get__(None, None) is invalid");
+            return NULL;
+        }
+    }
+    else if (obj == NULL) {
+        return Py_NewRef(self_); /* looked up on the class: the wrapper itself */
+    }
+    else {
+        target = obj;
+    }
+    PyTypeObject *bound_type = (PyTypeObject *)self->bound_type;
+    DirectCall *bound = (DirectCall *)bound_type->tp_alloc(bound_type, 0);
+    if (bound == NULL) {
+        return NULL;
+    }
+    bound->vectorcall = bound_call_vectorcall;
+    bound->unbound = Py_NewRef(self_);
+    bound->target = Py_NewRef(target);
+    return (PyObject *)bound;
+}
+
+static PyObject *
+direct_call_get_bound_type(DirectCall *self, void *closure)
+{
+    return Py_NewRef(self->bound_type != NULL ? self->bound_type : Py_None);
+}
+
+static int
+direct_call_set_bound_type(DirectCall *self, PyObject *value, void *closure)
+{
+    if (value == NULL || value == Py_None) {
+        Py_CLEAR(self->bound_type);
+        return 0;
+    }
+    /* Checked here, once: the descriptor allocates instances of it. */
+    if (!PyType_Check(value) || !PyType_IsSubtype((PyTypeObject *)value, direct_call_type)) {
+        PyErr_SetString(PyExc_TypeError, "_bound_type must be None or a subclass of DirectCall");
+        return -1;
+    }
+    Py_XSETREF(self->bound_type, Py_NewRef(value));
+    return 0;
+}
+
 static PyObject *
 direct_call_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
@@ -256,6 +381,9 @@ direct_call_traverse(DirectCall *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->direct_func);
     Py_VISIT(self->dict);
+    Py_VISIT(self->bound_type);
+    Py_VISIT(self->unbound);
+    Py_VISIT(self->target);
     return 0;
 }
 
@@ -264,6 +392,9 @@ direct_call_clear(DirectCall *self)
 {
     Py_CLEAR(self->direct_func);
     Py_CLEAR(self->dict);
+    Py_CLEAR(self->bound_type);
+    Py_CLEAR(self->unbound);
+    Py_CLEAR(self->target);
     return 0;
 }
 
@@ -285,6 +416,12 @@ static PyMemberDef direct_call_members[] = {
      "The wrapped function when calls may take the direct path, else None."},
     {"_fast_kind", T_INT, offsetof(DirectCall, kind), 0,
      "Which hot path applies: 0 none, 1 a def from sync code, 2 an async def in asyncio."},
+    {"_bind_class", T_BOOL, offsetof(DirectCall, bind_class), 0,
+     "Whether bound forms bind to the class (a classmethod) rather than the instance."},
+    {"__func__", T_OBJECT_EX, offsetof(DirectCall, unbound), READONLY,
+     "A bound form's wrapper (unset on a wrapper that is not bound)."},
+    {"__self__", T_OBJECT_EX, offsetof(DirectCall, target), READONLY,
+     "The instance (or class) a bound form is bound to (unset on a wrapper that is not bound)."},
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(DirectCall, vectorcall), READONLY},
     {"__dictoffset__", T_PYSSIZET, offsetof(DirectCall, dict), READONLY},
     {"__weaklistoffset__", T_PYSSIZET, offsetof(DirectCall, weakreflist), READONLY},
@@ -293,6 +430,8 @@ static PyMemberDef direct_call_members[] = {
 
 static PyGetSetDef direct_call_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict},
+    {"_bound_type", (getter)direct_call_get_bound_type, (setter)direct_call_set_bound_type,
+     "The class of this wrapper's bound forms; None: access never binds.", NULL},
     {NULL},
 };
 
@@ -303,6 +442,7 @@ static PyType_Slot direct_call_slots[] = {
     {Py_tp_traverse, direct_call_traverse},
     {Py_tp_clear, direct_call_clear},
     {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_descr_get, direct_call_descr_get},
     {Py_tp_members, direct_call_members},
     {Py_tp_getset, direct_call_getset},
     {0, NULL},
@@ -389,8 +529,14 @@ PyInit__speedups(void)
         return NULL;
     }
     PyObject *type = PyType_FromSpec(&direct_call_spec);
-    if (type == NULL || PyModule_AddObject(module, "DirectCall", type) < 0) {
-        Py_XDECREF(type);
+    if (type == NULL) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    /* Kept for the life of the process (the module is never unloaded). */
+    direct_call_type = (PyTypeObject *)Py_NewRef(type);
+    if (PyModule_AddObject(module, "DirectCall", type) < 0) {
+        Py_DECREF(type);
         Py_DECREF(module);
         return NULL;
     }

@@ -17,3 +17,15 @@ class DirectCall:
 
     _direct_func: Callable[..., Any] | None
     _fast_kind: int
+    #: The class of this wrapper's bound forms; None: attribute access never binds.
+    _bound_type: type[DirectCall] | None
+    #: Bound forms bind to the class (a classmethod) rather than the instance.
+    _bind_class: bool
+    @property
+    def __func__(self) -> Any:
+        """A bound form's wrapper (AttributeError on a wrapper that is not bound)."""
+    @property
+    def __self__(self) -> Any:
+        """A bound form's instance or class (AttributeError on a wrapper not bound)."""
+    def __get__(self, instance: object, owner: type | None = None, /) -> Any:
+        """``obj.method``: a bound form (see ``_decorator._Wrapper._get``), or self."""
