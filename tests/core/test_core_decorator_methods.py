@@ -26,6 +26,7 @@ from synchronaut_core import (
     SynchronautAsync,
     SynchronautGen,
     SynchronautSync,
+    _call,
     call_any,
     call_sync,
     synchronaut,
@@ -260,6 +261,50 @@ def test_an_instance_goes_with_its_last_reference(run: Callable[..., Any]) -> No
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_a_cycle_through_a_bound_form_is_collected() -> None:
+    obj = Counter(0)
+    obj.callback = obj.add  # type: ignore[attr-defined]  # obj -> bound form -> obj
+    gone = weakref.ref(obj)
+    del obj
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_long_chain_of_bound_forms_is_freed_without_deep_recursion() -> None:
+    # Each bound to the previous one: freeing the last frees them all, one by one
+    # (CPython's trashcan), not in a recursion as deep as the chain.
+    wrapper = Counter.__dict__["add"]
+    chain: Any = Counter(0)
+    for _ in range(200_000):
+        chain = wrapper.__get__(chain, Counter)
+    del chain
+
+
+@pytest.mark.skipif(_call._speedups is None, reason="the C accelerator is not in use")
+def test_only_field_less_subclasses_are_freed_by_the_c_base_type() -> None:
+    speedups: Any = _call._speedups
+
+    class WithSlots(speedups.DirectCall):
+        __slots__ = ("extra",)
+
+    with pytest.raises(TypeError, match="adds fields"):
+        speedups.adopt(WithSlots)
+    with pytest.raises(TypeError, match="subclass of DirectCall"):
+        speedups.adopt(int)
+
+    finalized: list[str] = []
+
+    class WithDel(speedups.DirectCall):
+        __slots__ = ()
+
+        def __del__(self) -> None:
+            finalized.append("del")
+
+    speedups.adopt(WithDel)
+    WithDel()
+    assert finalized == ["del"]
 
 
 # --- a search over instances, bindings, entries and contexts ---------------------------

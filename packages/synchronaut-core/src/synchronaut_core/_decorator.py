@@ -79,6 +79,9 @@ class _PyDirectCall:
         "_bound_type",
         "_direct_func",
         "_fast_kind",
+        "_func",
+        "_options",
+        "_options_here",
     )
 
     _direct_func: Callable[..., Any] | None
@@ -101,7 +104,9 @@ _KIND_NONE, _KIND_SYNC, _KIND_ASYNC = 0, 1, 2
 class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues, reportUntypedBaseClass]
     """What every kind of decorated function shares: options, binding, metadata, pickling."""
 
-    __slots__ = ("_func", "_options", "_options_here")
+    # Its fields are the base type's (_func, _options, _options_here): subclasses add
+    # none, so the C base type can deallocate bound forms itself (_speedups.adopt).
+    __slots__ = ()
 
     _KIND = _KIND_NONE
     #: The class of this kind's bound forms (``_bound_class``, set once they exist).
@@ -467,6 +472,10 @@ def _bound_class(kind: type[_Wrapper[Any, Any]]) -> type[_Wrapper[Any, Any]]:
     bound = cast(
         "type[_Wrapper[Any, Any]]", type(f"{kind.__name__}Bound", (_Bound, kind), namespace)
     )
+    if _speedups is not None:
+        # Made and dropped on every obj.method: freed by the C base type's own code,
+        # not Python's generic deallocator of class instances (as costly again).
+        _speedups.adopt(bound)
     kind._BOUND = bound
     return bound
 

@@ -200,6 +200,11 @@ typedef struct {
     char bind_class;      /* _bind_class: bind to the class (a classmethod), not the instance */
     PyObject *unbound;    /* __func__ of a bound form: the wrapper it was bound from */
     PyObject *target;     /* __self__ of a bound form: the instance (or class) it is bound to */
+    /* The fields of _decorator._Wrapper, kept here (not in __slots__) so that its
+     * subclasses add none: see adopt(). */
+    PyObject *func;         /* _func */
+    PyObject *options;      /* _options */
+    PyObject *options_here; /* _options_here */
 } DirectCall;
 
 /* The DirectCall type (set once by PyInit__speedups): _bound_type must subclass it. */
@@ -384,6 +389,9 @@ direct_call_traverse(DirectCall *self, visitproc visit, void *arg)
     Py_VISIT(self->bound_type);
     Py_VISIT(self->unbound);
     Py_VISIT(self->target);
+    Py_VISIT(self->func);
+    Py_VISIT(self->options);
+    Py_VISIT(self->options_here);
     return 0;
 }
 
@@ -395,20 +403,32 @@ direct_call_clear(DirectCall *self)
     Py_CLEAR(self->bound_type);
     Py_CLEAR(self->unbound);
     Py_CLEAR(self->target);
+    Py_CLEAR(self->func);
+    Py_CLEAR(self->options);
+    Py_CLEAR(self->options_here);
     return 0;
 }
 
+/* Also the deallocator of the Python subclasses adopt() was given (bound forms). */
 static void
 direct_call_dealloc(DirectCall *self)
 {
     PyTypeObject *type = Py_TYPE(self);
+    if (type->tp_finalize != NULL && type->tp_dealloc == (destructor)direct_call_dealloc) {
+        /* A __del__ given to an adopted subclass: run it, as subtype_dealloc would. */
+        if (PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0) {
+            return; /* resurrected */
+        }
+    }
     PyObject_GC_UnTrack(self);
+    Py_TRASHCAN_BEGIN(self, direct_call_dealloc)
     if (self->weakreflist != NULL) {
         PyObject_ClearWeakRefs((PyObject *)self);
     }
     direct_call_clear(self);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
+    Py_TRASHCAN_END
 }
 
 static PyMemberDef direct_call_members[] = {
@@ -422,6 +442,10 @@ static PyMemberDef direct_call_members[] = {
      "A bound form's wrapper (unset on a wrapper that is not bound)."},
     {"__self__", T_OBJECT_EX, offsetof(DirectCall, target), READONLY,
      "The instance (or class) a bound form is bound to (unset on a wrapper that is not bound)."},
+    {"_func", T_OBJECT_EX, offsetof(DirectCall, func), 0, "The wrapped function."},
+    {"_options", T_OBJECT_EX, offsetof(DirectCall, options), 0, "The decorator's CallOptions."},
+    {"_options_here", T_OBJECT_EX, offsetof(DirectCall, options_here), 0,
+     "The options less an out-of-process executor, or None (see _Wrapper._arrived)."},
     {"__vectorcalloffset__", T_PYSSIZET, offsetof(DirectCall, vectorcall), READONLY},
     {"__dictoffset__", T_PYSSIZET, offsetof(DirectCall, dict), READONLY},
     {"__weaklistoffset__", T_PYSSIZET, offsetof(DirectCall, weakreflist), READONLY},
@@ -455,6 +479,32 @@ static PyType_Spec direct_call_spec = {
     Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
     direct_call_slots,
 };
+
+/* adopt(cls): deallocate instances of ``cls`` -- a Python subclass of DirectCall that
+ * adds no field -- with DirectCall's own deallocator instead of the generic one of
+ * Python classes (subtype_dealloc), which costs as much again as making a bound form:
+ * bound forms are made and dropped on every ``obj.method``. */
+static PyObject *
+adopt(PyObject *module, PyObject *cls)
+{
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, direct_call_type)) {
+        PyErr_SetString(PyExc_TypeError, "adopt() takes a subclass of DirectCall");
+        return NULL;
+    }
+    PyTypeObject *type = (PyTypeObject *)cls;
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE)
+        || type->tp_basicsize != direct_call_type->tp_basicsize || type->tp_itemsize != 0
+        || type->tp_dictoffset != direct_call_type->tp_dictoffset
+        || type->tp_weaklistoffset != direct_call_type->tp_weaklistoffset
+        || type->tp_del != NULL) {
+        /* Fields of its own (__slots__) or a legacy finalizer: the generic one is right. */
+        PyErr_Format(PyExc_TypeError, "%s adds fields to DirectCall: it cannot be adopted",
+                     type->tp_name);
+        return NULL;
+    }
+    type->tp_dealloc = (destructor)direct_call_dealloc;
+    Py_RETURN_NONE;
+}
 
 /* call_any's definition; its docstring is set by setup() from the Python one. */
 static PyMethodDef call_any_def = {
@@ -496,6 +546,8 @@ setup(PyObject *module, PyObject *args)
 static PyMethodDef methods[] = {
     {"setup", setup, METH_VARARGS,
      "Install call_any's Python fallbacks and return the C call_any (once, from _call.py)."},
+    {"adopt", adopt, METH_O,
+     "Deallocate instances of a field-less Python subclass of DirectCall with its C code."},
     {NULL, NULL, 0, NULL},
 };
 
