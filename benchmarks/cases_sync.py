@@ -143,8 +143,8 @@ def _methods(settings: Settings) -> Iterator[list[Case]]:
                 unrolled("o.decorated", {"o": repo_class()}),
                 per_op=10,
                 synchronaut=True,
-                targets=[at_most(2)],
-                note="a bound form of two references, made per access as a bound method is",
+                targets=[at_most(1.5)],
+                note="a bound form of two references, made and freed in C as a bound method is",
             )
         )
     yield cases

@@ -11,12 +11,17 @@ def setup(
     doc: str,
     /,
 ) -> Callable[..., Any]: ...
+def adopt(cls: type[DirectCall], /) -> None:
+    """Free instances of ``cls`` (a field-less subclass) with DirectCall's own code."""
 
 class DirectCall:
     """Base type of synchronaut's decorated functions (their hot paths in C)."""
 
     _direct_func: Callable[..., Any] | None
     _fast_kind: int
+    _func: Callable[..., Any]
+    _options: Any
+    _options_here: Any
     #: The class of this wrapper's bound forms; None: attribute access never binds.
     _bound_type: type[DirectCall] | None
     #: Bound forms bind to the class (a classmethod) rather than the instance.
