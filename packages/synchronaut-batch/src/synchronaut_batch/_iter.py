@@ -154,7 +154,8 @@ def parallel_iter(
 
     ``calls`` is read in full and checked before anything starts, as in
     :func:`parallel_map` (``TypeError``/``ValueError`` naming ``calls[i]``).
-    ``KeyboardInterrupt``/``SystemExit`` raised by a call propagate to the consumer.
+    ``KeyboardInterrupt``/``SystemExit`` raised by a call end the batch: no further
+    call starts, the pending ones are cancelled, and the consumer gets the exception.
     """
     checked_executor = _check_executor(executor)
     limit = _check_max_concurrency(max_concurrency)

@@ -85,7 +85,8 @@ def parallel_map(
       unchanged, with its traceback, once every other pending call is cancelled --
       coroutines get ``CancelledError``/``trio.Cancelled``, sync calls still queued
       never start, sync calls already running in a thread cannot be stopped and are
-      abandoned (see ``synchronaut_core.check_cancelled``).
+      abandoned (see ``synchronaut_core.check_cancelled``); no call not yet started
+      starts after the failure, under an eager task factory too.
       ``return_exceptions=True``: each ``Exception`` is returned in its position and
       the other calls complete.
     - ``max_concurrency=N``: at most N calls are in flight (N tasks, at most N
