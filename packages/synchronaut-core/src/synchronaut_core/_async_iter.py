@@ -7,14 +7,20 @@ awaits each item through the usual offload machinery -- ContextVars, timeouts,
 cancellation and loop affinity as for a call. With ``read_ahead=N`` the thread
 produces up to N items before they are asked for. Ending early (``break``,
 ``aclose()``, an exception) closes the generator on its thread.
+
+A decorated sync generator function called inside a loop gives a ``ThreadGenerator``:
+the same async iterator, which can instead be driven synchronously (``next()``,
+``send()``, ``throw()``, ``close()``) from whichever thread holds it -- frameworks
+such as FastAPI call a generator dependency on their loop and drive it in their
+threadpool. The first use decides which; the other is then refused.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-from _thread import get_ident
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from _thread import allocate_lock, get_ident
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from contextvars import copy_context
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -25,7 +31,7 @@ from ._sensitive import _sensitive_runner
 from ._thread_pin import _ThreadPin
 from ._validate import _check_read_ahead, _check_timeout
 
-__all__ = ["ThreadIterator", "async_iter"]
+__all__ = ["ThreadGenerator", "ThreadIterator", "async_iter"]
 
 _logger = logging.getLogger("synchronaut")
 
@@ -320,6 +326,160 @@ class ThreadIterator(AsyncIterator[T]):
     def __repr__(self) -> str:
         state = "done" if self._done else "running" if self._started else "not started"
         return f"<ThreadIterator over {self._name} ({state})>"
+
+
+#: How a ThreadGenerator is driven: not yet, synchronously, with ``async for``; or
+#: not at all, closed before its first step (then either way sees it finished).
+_UNDECIDED, _DIRECT, _THREADED, _CLOSED = 0, 1, 2, 3
+#: Guards a ThreadGenerator's first use (which decides its way); later uses only read.
+_claim_lock = allocate_lock()
+
+
+class ThreadGenerator(ThreadIterator[T], Generator[T, Any, None]):
+    """A decorated sync generator function's result inside asyncio or Trio.
+
+    Iterated with ``async for`` it is a :class:`ThreadIterator`: the generator runs on
+    one thread of its own for its whole life while the loop keeps serving, each item
+    within the decorator's ``timeout``. Driven synchronously instead -- ``next()``,
+    ``send()``, ``throw()``, ``close()``, in any thread -- it is the generator itself:
+    each step runs right there, in the driving thread and its context, options not
+    applied (as for a sync generator called from sync code). That is what frameworks
+    do with a generator dependency: FastAPI calls it on its event loop, then enters
+    and leaves it with ``next()``/``throw()`` in its threadpool, so its code runs on
+    the threadpool's threads exactly as an undecorated generator's would.
+
+    The first step decides which way it is driven; the other way then raises
+    ``TypeError`` (a generator cannot both stay on a thread of its own and run in
+    its driver's thread). ``close()``/``aclose()`` before any step just close the
+    unstarted generator, so that either way it then looks finished.
+    """
+
+    __slots__ = ("_gen", "_way")
+
+    def __init__(
+        self,
+        gen: Generator[T, Any, Any],
+        *,
+        timeout: float | None,
+        runner: _JobRunner | None,
+        name: str,
+    ) -> None:
+        super().__init__(gen, timeout=timeout, read_ahead=0, runner=runner, name=name)
+        self._gen = gen
+        self._way = _UNDECIDED
+
+    def _claim(self, way: int) -> None:
+        """Drive this object ``way`` from now on; TypeError if it goes the other way."""
+        current = self._way
+        if current in (way, _CLOSED):
+            return
+        with _claim_lock:
+            # Under the lock: two threads taking their first step at once (a misuse,
+            # but a possible one) must not both believe they decided.
+            if self._way == _UNDECIDED:
+                self._way = way
+                if way == _DIRECT:
+                    # The async side will never run: nothing to close on a thread.
+                    self._done = True
+                return
+        if way == _DIRECT:
+            raise TypeError(
+                f"the iterator over {self._name} is being iterated with 'async for' (on "
+                "a thread of its own); it cannot also be driven with next(), send(), "
+                "throw() or close() -- use 'await aclose()' to close it"
+            )
+        raise TypeError(
+            f"the iterator over {self._name} is being driven with next()/send()/throw(); "
+            "it cannot also be iterated with 'async for'"
+        )
+
+    # --- driven synchronously: the generator itself, in the driving thread ---------
+
+    def __iter__(self) -> ThreadGenerator[T]:
+        return self
+
+    def __next__(self) -> T:
+        self._claim(_DIRECT)
+        return next(self._gen)
+
+    def send(self, value: Any, /) -> T:
+        """As ``generator.send``: one step in the calling thread (see the class)."""
+        self._claim(_DIRECT)
+        return self._gen.send(value)
+
+    def throw(self, *args: Any) -> T:  # pyright: ignore[reportIncompatibleMethodOverride]
+        """As ``generator.throw`` (same arguments): raise in the generator, here."""
+        self._claim(_DIRECT)
+        return self._gen.throw(*args)
+
+    def close(self) -> None:
+        """Close the generator in the calling thread (its ``finally`` runs here).
+
+        Before any step this only closes the unstarted generator (no code of it
+        runs). Raises ``TypeError`` once it is iterated with ``async for``: use
+        ``await aclose()`` then.
+        """
+        if self._close_unstarted():
+            return
+        self._claim(_DIRECT)
+        self._gen.close()
+
+    def _close_unstarted(self) -> bool:
+        """Close the generator if no step was taken yet either way; True if so.
+
+        Closing a generator that never started runs none of its code: safe in any
+        thread. Both ways then see a finished iterator.
+        """
+        with _claim_lock:
+            if self._way not in (_UNDECIDED, _CLOSED):
+                return False
+            self._way = _CLOSED
+            self._done = True
+        self._gen.close()
+        return True
+
+    # --- driven with async for: the ThreadIterator ---------------------------------
+
+    async def __anext__(self) -> T:
+        self._claim(_THREADED)
+        return await super().__anext__()
+
+    async def aclose(self) -> None:
+        """Close the generator on its thread and wait for it (see ThreadIterator).
+
+        Before any step this only closes the unstarted generator. Raises
+        ``TypeError`` once it is driven synchronously: use ``close()`` then.
+        """
+        if self._close_unstarted():
+            return
+        self._claim(_THREADED)
+        await super().aclose()
+
+    def __repr__(self) -> str:
+        if self._way == _DIRECT:
+            return f"<ThreadGenerator over {self._name} (driven with next())>"
+        if self._way == _CLOSED:
+            return f"<ThreadGenerator over {self._name} (closed before its first step)>"
+        return "<ThreadGenerator" + super().__repr__()[len("<ThreadIterator") :]
+
+
+def _loop_generator(
+    gen: Any, timeout: float | None, thread_sensitive: bool, has_executor: bool, name: str
+) -> Any:
+    """What a decorated sync generator function gives inside a loop (options checked).
+
+    A ThreadGenerator over ``gen``; ``gen`` itself if it is no iterator (a wrapper
+    that already resolved itself). ``ValueError`` with an executor, as for call_any.
+    """
+    if not hasattr(gen, "__next__"):
+        return gen
+    if has_executor:
+        raise ValueError(
+            f"{name} is a generator function: it runs on a dedicated thread of its own "
+            "for its whole life, and cannot be given an executor"
+        )
+    runner = _sensitive_runner() if thread_sensitive else None
+    return ThreadGenerator(gen, timeout=timeout, runner=runner, name=name)
 
 
 def _name_of(obj: object) -> str:

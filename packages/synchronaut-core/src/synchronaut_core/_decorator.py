@@ -29,6 +29,7 @@ from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import CoroutineType, MethodType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
+from ._async_iter import _loop_generator
 from ._backends import _current_backend
 from ._blocking import _block_on_coroutine, _close_if_unstarted
 from ._call import _NO_OPTIONS, CallOptions, _dispatch, _flags, _options, _speedups
@@ -355,8 +356,11 @@ class SynchronautGen(_Wrapper[P, T]):
     """A decorated ``def ... yield``: an iterator of the caller's colour.
 
     In plain sync code calling it (or ``.sync(...)``) gives the generator itself;
-    inside asyncio or Trio it gives an async iterator that runs the generator on one
-    thread of its own for its whole life (``.async_(...)``: always that).
+    inside asyncio or Trio it gives a :class:`ThreadGenerator`: ``async for`` runs the
+    generator on one thread of its own for its whole life, and ``next()``/``send()``/
+    ``throw()``/``close()`` drive it directly in whichever thread calls them, as
+    frameworks do with generator dependencies (``.async_(...)``: always the async
+    iterator).
     """
 
     if TYPE_CHECKING:  # at run time: the base type's (C, or _Wrapper._get)
@@ -370,7 +374,20 @@ class SynchronautGen(_Wrapper[P, T]):
         def __get__(self, instance: object, owner: type | None = None) -> Any: ...
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
-        return _dispatch(self._func, args, kwargs, self._options)
+        func = self._func
+        gen = func(*args, **kwargs)  # runs none of its code: fine in any thread
+        if _current_backend() is None:
+            return gen  # plain sync code: the generator is the iterator it needs
+        # Inside a loop: an object both ways. FastAPI, say, calls a generator
+        # dependency here, on its loop, then drives it with next() in its threadpool.
+        options = self._options
+        return _loop_generator(
+            gen,
+            options.timeout,
+            options.thread_sensitive,
+            options.executor is not None,
+            _func_name(func),
+        )
 
     def sync(self, *args: P.args, **kwargs: P.kwargs) -> Iterator[T]:
         """The generator itself, in any context."""
