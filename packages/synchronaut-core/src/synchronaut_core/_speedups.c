@@ -22,7 +22,7 @@
 static PyObject *get_running_loop = NULL; /* asyncio._get_running_loop */
 static PyObject *py_call_any = NULL;      /* the pure-Python call_any */
 static PyObject *py_resolve = NULL;       /* _resolve_coroutine(result, func) */
-static PyObject *py_close = NULL;         /* _close_if_unstarted(coro) */
+static PyObject *py_close = NULL;         /* _close_returned_if_unstarted(result) */
 
 static PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
 static PyObject *option_names[N_OPTIONS];
@@ -82,15 +82,28 @@ function_flags(PyObject *func)
     return -1;
 }
 
-/* A sync callable returned a coroutine: let Python run it (see _call.py). */
+/* Could ``obj`` be a coroutine to run? A native one, or an object of a type with
+ * __await__ (every collections.abc.Coroutine has one): Python decides which of those
+ * are run (_call._resolve_coroutine); any other value is returned as it is. */
+static int
+may_be_awaitable(PyObject *obj)
+{
+    if (PyCoro_CheckExact(obj)) {
+        return 1;
+    }
+    PyAsyncMethods *am = Py_TYPE(obj)->tp_as_async;
+    return am != NULL && am->am_await != NULL;
+}
+
+/* A sync callable returned what may be a coroutine: let Python decide and run it. */
 static PyObject *
 resolve(PyObject *result, PyObject *func)
 {
-    if (result != NULL && PyCoro_CheckExact(result)) {
+    if (result != NULL && may_be_awaitable(result)) {
         PyObject *resolved = PyObject_CallFunctionObjArgs(py_resolve, result, func, NULL);
         if (resolved == NULL) {
             /* Ctrl-C can land on the resolver's entry, before anything owns the
-             * coroutine: close it here if it never started, keeping the error. */
+             * coroutine: have it closed if it never started, keeping the error. */
             PyObject *type, *value, *traceback;
             PyErr_Fetch(&type, &value, &traceback);
             PyObject *closed = PyObject_CallOneArg(py_close, result);
