@@ -721,8 +721,12 @@ def synchronaut(
     ``call_any(func, ..., <options>)``; ``.sync(...)`` always blocks for the value and
     ``.async_(...)`` always returns an awaitable. ``thread_sensitive=True`` keeps every
     call of a sync function on one thread (see ``call_any``), for thread-bound DB
-    connections. Raises ``ValueError``/``TypeError`` at decoration time for bad
-    options, ``TypeError`` for a non-callable.
+    connections. ``.sync`` and ``.async_`` carry the original's signature, and
+    ``.async_`` of a ``def`` or ``async def`` is a coroutine function (frameworks can
+    take it as an endpoint or a dependency). The result pickles by reference and is
+    atomic to ``copy``, like a function, so process pools can run it. Raises
+    ``ValueError``/``TypeError`` at decoration time for bad options, ``TypeError``
+    for a non-callable.
     """
     options = _options(timeout, executor, force_offload, thread_sensitive)
     if func is None:
