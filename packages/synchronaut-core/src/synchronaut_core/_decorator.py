@@ -491,8 +491,11 @@ def _bound_class(kind: type[_Wrapper[Any, Any]]) -> type[_Wrapper[Any, Any]]:
     )
     if _speedups is not None:
         # Made and dropped on every obj.method: freed by the C base type's own code,
-        # not Python's generic deallocator of class instances (as costly again).
-        _speedups.adopt(bound)
+        # not Python's generic deallocator of class instances (as costly again). A
+        # layout it refuses (TypeError) keeps the generic one: only speed differs (a
+        # test checks that this Python's layout is taken).
+        with contextlib.suppress(TypeError):
+            _speedups.adopt(bound)
     kind._BOUND = bound
     return bound
 
