@@ -284,9 +284,11 @@ bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
     }
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
-    /* The wrapper's own C call when it has one (Python subclasses of DirectCall do not
-     * all carry the vectorcall flag: this saves packing the arguments into a tuple). */
+    /* The wrapper's own C call when its type calls through it (Python subclasses of
+     * DirectCall do not all carry the vectorcall flag: this saves packing the
+     * arguments into a tuple); a type with a Python __call__ goes the generic way. */
     vectorcallfunc call = PyObject_TypeCheck(func, direct_call_type)
+                                  && Py_TYPE(func)->tp_call == PyVectorcall_Call
                               ? ((DirectCall *)func)->vectorcall
                               : NULL;
     PyObject *result;
