@@ -306,3 +306,36 @@ def test_an_executor_is_refused_inside_a_loop_as_for_call_any() -> None:
 
         asyncio.run(main())
         assert list(gen()) == [1]  # plain sync code: the generator itself
+
+
+def test_fastapis_way_with_a_decorated_async_generator_with_options(backend: Backend) -> None:
+    """asynccontextmanager over a decorated async generator with a timeout (FastAPI's
+    async generator dependencies): the block's exception is thrown into it (athrow)
+    and what it does with it is what the undecorated one does."""
+
+    async def get_session(log: list[str]) -> Any:
+        log.append("enter")
+        try:
+            yield "session"
+        except LookupError:
+            log.append("saw the error")
+            raise
+        finally:
+            log.append("exit")
+
+    async def request(dependency: Callable[..., Any]) -> tuple[Any, list[str]]:
+        log: list[str] = []
+        try:
+            async with contextlib.asynccontextmanager(dependency)(log) as value:
+                assert value == "session"
+                raise LookupError("no such row")
+        except LookupError as exc:
+            return repr(exc), log
+        return None, log
+
+    async def main() -> None:
+        expected = await request(get_session)
+        assert expected == ("LookupError('no such row')", ["enter", "saw the error", "exit"])
+        assert await request(synchronaut(timeout=5)(get_session)) == expected
+
+    backend.run(main)

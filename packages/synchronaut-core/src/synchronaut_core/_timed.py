@@ -19,6 +19,14 @@ async def _anext(aiter: AsyncIterator[Any]) -> Any:
     return await aiter.__anext__()
 
 
+async def _asend(aiter: Any, value: Any) -> Any:
+    return await aiter.asend(value)
+
+
+async def _athrow(aiter: Any, args: tuple[Any, ...]) -> Any:
+    return await aiter.athrow(*args)
+
+
 class _TimedAsyncIterator(AsyncIterator[T]):
     """``async for`` over ``aiter`` where each item must come within ``timeout`` seconds.
 
@@ -39,6 +47,20 @@ class _TimedAsyncIterator(AsyncIterator[T]):
     async def __anext__(self) -> T:
         backend = _require_backend(f"the async iterator over {self._name}")
         return await backend._with_timeout(_anext(self._aiter), self._timeout, self._name)
+
+    async def asend(self, value: Any) -> T:
+        """As the async generator's ``asend``, within the timeout."""
+        backend = _require_backend(f"the async iterator over {self._name}")
+        return await backend._with_timeout(_asend(self._aiter, value), self._timeout, self._name)
+
+    async def athrow(self, *args: Any) -> T:
+        """As the async generator's ``athrow`` (same arguments), within the timeout.
+
+        What ``contextlib.asynccontextmanager`` calls to raise the block's exception
+        inside the generator: FastAPI does so with a generator dependency.
+        """
+        backend = _require_backend(f"the async iterator over {self._name}")
+        return await backend._with_timeout(_athrow(self._aiter, args), self._timeout, self._name)
 
     async def aclose(self) -> None:
         """Close the underlying async generator (its ``finally`` blocks run)."""
