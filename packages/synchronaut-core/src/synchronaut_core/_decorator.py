@@ -32,8 +32,16 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar,
 from ._async_iter import _loop_generator
 from ._backends import _current_backend
 from ._blocking import _block_on_coroutine, _close_if_unstarted
-from ._call import _NO_OPTIONS, CallOptions, _dispatch, _flags, _options, _speedups
-from ._detect import _CO_ASYNC, _func_name
+from ._call import (
+    _NO_OPTIONS,
+    CallOptions,
+    _dispatch,
+    _flags,
+    _options,
+    _run_awaitable,
+    _speedups,
+)
+from ._detect import _CO_ASYNC, _COROUTINE_TYPES, _func_name, _is_coroutine_type
 from ._job import _in_process
 
 __all__ = [
@@ -261,7 +269,11 @@ class SynchronautSync(_Wrapper[P, R]):
                     # Ctrl-C on _block_on_coroutine's entry: see _call._call_blocking.
                     _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
                     raise
-            return result
+            # Any other coroutine is run too (see _call._call_blocking).
+            kind: type[object] = type(result)  # pyright: ignore[reportUnknownVariableType]
+            if _COROUTINE_TYPES.get(kind) is False or not _is_coroutine_type(kind):
+                return result
+            return _run_awaitable(result, None, _func_name(func))
         return self._options(self._func, *args, **kwargs)
 
     def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
