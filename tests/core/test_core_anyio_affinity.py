@@ -295,3 +295,50 @@ def test_anyio_is_never_imported_by_synchronaut() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+_FIRST_ASKS = textwrap.dedent(
+    """
+    import asyncio, sys, threading
+    import anyio, anyio.to_thread
+    assert "anyio.from_thread" not in sys.modules
+    from synchronaut_core import call_any
+
+    async def where():
+        return asyncio.get_running_loop()
+
+    async def main():
+        home = asyncio.get_running_loop()
+        gate = threading.Barrier(16)
+
+        def worker():
+            gate.wait(10)
+            return call_any(where)  # 16 first asks at once
+
+        limiter = anyio.CapacityLimiter(16)
+        seen = await asyncio.gather(
+            *(anyio.to_thread.run_sync(worker, limiter=limiter) for _ in range(16))
+        )
+        assert all(loop is home for loop in seen)
+        print("ok")
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_many_workers_asking_anyio_for_the_first_time_at_once() -> None:
+    """Found under load with Starlette: the first workers to ask did so while one of
+    them was still importing anyio.from_thread, and got the half-made module
+    (AttributeError: no run_sync). Each run is a fresh process, where nothing has
+    imported that module yet."""
+    for _ in range(3):
+        result = subprocess.run(
+            [sys.executable, "-c", _FIRST_ASKS],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.strip() == "ok"

@@ -24,6 +24,10 @@ this thread: only a thread running one of our calls can be waited on (a worker
 parked in one of our waits serving a thread-sensitive call, say), and such a call
 decides its own loop (``_placement``): anyio is only asked for the code anyio runs.
 A bound call that would close a cycle later still fails clearly (``_handover``).
+The one wait here that is not one of ours, bounded and watched: anyio's, for the
+answer. It ends when the loop runs the question, or at once if the loop has closed;
+only a worker anyio abandoned (``abandon_on_cancel=True``) asking in the instant
+its loop closes would wait on, as any of anyio's own ``from_thread`` calls would.
 
 Nothing here imports anyio: it is consulted only once something else has imported
 it (a Starlette app has), and core never depends on it.
@@ -34,7 +38,6 @@ from __future__ import annotations
 import sys
 from _thread import get_ident
 from contextvars import ContextVar
-from typing import Any
 
 from ._backends import _current_backend
 from ._context import _INTERNAL
@@ -78,11 +81,12 @@ def _anyio_origin() -> tuple[object, int | None] | None:
 
 def _ask_anyio() -> tuple[object, int | None]:
     """Ask anyio, through its public API, which loop this worker thread serves."""
-    from_thread: Any = _modules.get("anyio.from_thread")
-    if from_thread is None:
-        # anyio is imported (the caller checked), so this imports nothing new of
-        # note: only its submodule.
-        import anyio.from_thread as from_thread  # pyright: ignore[reportMissingImports]
+    # An import statement, not a look in sys.modules: the first workers to ask may
+    # do so at once, while one of them is still importing the submodule, and only
+    # the import system waits for it to be complete (a module half initialized has
+    # no run_sync yet). anyio itself is imported already (the caller checked).
+    import anyio.from_thread as from_thread  # pyright: ignore[reportMissingImports]
+
     try:
         origin, ident = from_thread.run_sync(_here)
     except RuntimeError:
