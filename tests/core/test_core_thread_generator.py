@@ -21,13 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support_backends import Backend
 
+import synchronaut as synchronaut_meta
 from synchronaut_core import (
+    ThreadGenerator,
     ThreadIterator,
     call_any,
     call_sync,
     synchronaut,
 )
-from synchronaut_core._async_iter import ThreadGenerator
 
 # --- a generator with every kind of step, undecorated and decorated -----------------
 
@@ -339,3 +340,8 @@ def test_fastapis_way_with_a_decorated_async_generator_with_options(backend: Bac
         assert await request(synchronaut(timeout=5)(get_session)) == expected
 
     backend.run(main)
+
+
+def test_thread_generator_is_public() -> None:
+    assert synchronaut_meta.ThreadGenerator is ThreadGenerator
+    assert issubclass(ThreadGenerator, ThreadIterator)

@@ -10,7 +10,7 @@ starts no thread, changes no event-loop policy and logs nothing.
 """
 
 from ._async_cm import async_cm
-from ._async_iter import ThreadIterator, async_iter
+from ._async_iter import ThreadGenerator, ThreadIterator, async_iter
 from ._backends import current_async_library
 from ._call import CallOptions, call_any, call_async, call_sync
 from ._cancel import check_cancelled
@@ -39,6 +39,7 @@ __all__ = [
     "SynchronautAsyncGen",
     "SynchronautGen",
     "SynchronautSync",
+    "ThreadGenerator",
     "ThreadIterator",
     "WorkerPool",
     "async_cm",
