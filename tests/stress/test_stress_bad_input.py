@@ -251,7 +251,7 @@ def test_call_any_with_random_arguments_gives_the_result_or_a_clear_error(scale,
                 thread_sensitive=thread_sensitive,
             ),
             lambda: GOOD[func](x),
-            ("func", "timeout", "executor", "thread_sensitive", "generator"),
+            ("func", "timeout", "executor", "force_offload", "thread_sensitive", "generator"),
             closed_executor=executor is executors["closed"],
         )
 
@@ -351,7 +351,7 @@ def test_the_decorator_with_random_arguments_gives_the_result_or_a_clear_error(
             mode,
             make,
             lambda: GOOD[func](x),
-            ("function", "timeout", "executor", "thread_sensitive", "generator"),
+            ("function", "timeout", "executor", "force_offload", "thread_sensitive", "generator"),
             closed_executor=with_options and executor is executors["closed"],
         )
 
