@@ -76,6 +76,7 @@ async def on_l():
     L["id"] = threading.get_ident()
     await call_any(make_it)
     call_sync(h)  # L's thread blocks on a movable call to the background loop
+    await asyncio.sleep(3)  # L keeps running: a step that reaches it is served
 
 async def on_background():
     try:
