@@ -161,3 +161,30 @@ def test_a_timed_coroutine_that_finishes_writes_back_in_async_code(backend) -> N
         assert request_id.get() == "done"
 
     backend.run(main)
+
+
+def test_an_offloaded_callee_cannot_reset_a_token_its_caller_created(backend) -> None:
+    # What cannot work, as with asyncio.to_thread: the offloaded callee runs in a copy
+    # of the caller's context, and a token belongs to the context that made it. Python
+    # refuses it clearly (ValueError), the caller's value stays; a direct call resets.
+    from synchronaut_core import CallOptions
+
+    var: contextvars.ContextVar[int] = contextvars.ContextVar("token_owner", default=0)
+
+    def reset(token: contextvars.Token[int]) -> None:
+        var.reset(token)
+
+    token = var.set(1)
+    with pytest.raises(ValueError, match="different Context"):
+        CallOptions(force_offload=True)(reset, token)
+    assert var.get() == 1
+    call_any(reset, token)  # sync code: a direct call, in this very context
+    assert var.get() == 0
+
+    async def main() -> None:
+        token = var.set(5)
+        with pytest.raises(ValueError, match="different Context"):
+            await call_any(reset, token)
+        assert var.get() == 5
+
+    backend.run(main)
