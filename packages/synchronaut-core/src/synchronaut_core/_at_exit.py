@@ -51,6 +51,8 @@ def _run_coroutine_here(
     """
     # Imported here: ``_waits`` and ``_job`` import this module, ``_loop`` imports them.
     from ._loop import _get_loop_factory
+    from ._loop_calls import _CANCEL_GRACE
+    from ._run import _run_in_new_loop
 
     if asyncio._get_running_loop() is not None:  # pyright: ignore[reportPrivateUsage]
         if isinstance(coro, Coroutine):
@@ -58,7 +60,7 @@ def _run_coroutine_here(
         raise _busy_loop_error(name)
     _logger.debug("synchronaut: no thread can start at exit; running %s on this thread", name)
     made = coro if isinstance(coro, Coroutine) else coro()
-    return _run_on_new_loop(_get_loop_factory()(), _bounded(made, timeout, name))
+    return _run_in_new_loop(_get_loop_factory(), _bounded(made, timeout, name), _CANCEL_GRACE)
 
 
 def _run_step_here(
@@ -78,28 +80,6 @@ def _busy_loop_error(name: str) -> RuntimeError:
         f"cannot run {name}: Python is exiting and starts no more threads, and this "
         "thread's event loop is running the code that blocks on it; await it instead"
     )
-
-
-def _run_on_new_loop(loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, Any]) -> Any:
-    """Run ``coro`` to completion on ``loop`` (this thread), then close the loop.
-
-    As ``asyncio.run``, but its cleanup is bounded: what is left is cancelled and
-    given ``_CANCEL_GRACE`` -- at exit nothing may hang.
-    """
-    from ._loop_calls import _CANCEL_GRACE
-
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        try:
-            tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
-            for task in tasks:
-                task.cancel()
-            if tasks:
-                loop.run_until_complete(asyncio.wait(tasks, timeout=_CANCEL_GRACE))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-        finally:
-            loop.close()
 
 
 async def _bounded(coro: Coroutine[Any, Any, Any], timeout: float | None, name: str) -> Any:

@@ -36,9 +36,16 @@ def run(main: Callable[..., Coroutine[Any, Any, T]], *args: Any) -> T:
 
 
 def _run_in_new_loop(
-    factory: Callable[[], asyncio.AbstractEventLoop], coro: Coroutine[Any, Any, T]
+    factory: Callable[[], asyncio.AbstractEventLoop],
+    coro: Coroutine[Any, Any, T],
+    grace: float | None = None,
 ) -> T:
-    """``asyncio.run`` with a loop factory, on every Python (3.10 has no Runner)."""
+    """``asyncio.run`` with a loop factory, on every Python (3.10 has no Runner).
+
+    ``grace``: how long the tasks left over may take to end once cancelled (None: as
+    long as they take, as ``asyncio.run``). With a grace -- at interpreter exit, where
+    nothing may hang (see ``_at_exit``) -- the default executor is not joined either.
+    """
     loop = factory()
     try:
         asyncio.set_event_loop(loop)
@@ -49,9 +56,13 @@ def _run_in_new_loop(
             for task in tasks:
                 task.cancel()
             if tasks:
-                loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+                loop.run_until_complete(asyncio.wait(tasks, timeout=grace))
+                for task in tasks:
+                    if task.done() and not task.cancelled():
+                        task.exception()  # retrieved: no "exception was never retrieved"
             loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.run_until_complete(loop.shutdown_default_executor())
+            if grace is None:
+                loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             asyncio.set_event_loop(None)
             loop.close()
