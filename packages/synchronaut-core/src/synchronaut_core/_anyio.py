@@ -26,8 +26,10 @@ decides its own loop (``_placement``): anyio is only asked for the code anyio ru
 A bound call that would close a cycle later still fails clearly (``_handover``).
 The one wait here that is not one of ours, bounded and watched: anyio's, for the
 answer. It ends when the loop runs the question, or at once if the loop has closed;
-only a worker anyio abandoned (``abandon_on_cancel=True``) asking in the instant
-its loop closes would wait on, as any of anyio's own ``from_thread`` calls would.
+a loop that stopped without closing is not asked (``_loop_stopped``): a worker anyio
+abandoned (``abandon_on_cancel=True``) outliving its loop's run would wait on it
+forever. Only one asking in the very instant its loop stops would still wait, as
+any of anyio's own ``from_thread`` calls would.
 
 Nothing here imports anyio: it is consulted only once something else has imported
 it (a Starlette app has), and core never depends on it.
@@ -87,6 +89,10 @@ def _ask_anyio() -> tuple[object, int | None]:
     # no run_sync yet). anyio itself is imported already (the caller checked).
     import anyio.from_thread as from_thread  # pyright: ignore[reportMissingImports]
 
+    if _loop_stopped():
+        # anyio would queue the question on a loop that no longer turns and wait for
+        # the answer without end (a worker it abandoned, outliving its loop's run).
+        return None, None
     try:
         origin, ident = from_thread.run_sync(_here)
     except RuntimeError:
@@ -94,3 +100,27 @@ def _ask_anyio() -> tuple[object, int | None]:
         # its loop has finished (RunFinishedError): no loop to go back to.
         return None, None
     return origin, ident
+
+
+def _loop_stopped() -> bool:
+    """Does anyio's record for this thread name an asyncio loop that is not running?
+
+    anyio's public API refuses a call onto a *closed* loop, but queues one onto a
+    loop that merely stopped (``run_until_complete`` returned, the loop kept) and
+    waits for it unbounded. Its record of the worker's loop is private
+    (``threadlocals.current_token``): read defensively, and anything unexpected
+    means "ask" -- this check can only spare a wait, never add one.
+    """
+    try:
+        from anyio._core._eventloop import (  # pyright: ignore[reportMissingImports]
+            threadlocals,  # pyright: ignore[reportUnknownVariableType]
+        )
+
+        native: object = threadlocals.current_token.native_token  # pyright: ignore
+    except Exception:
+        return False
+    if "asyncio" not in _modules:  # pragma: no cover - anyio imports it
+        return False
+    import asyncio
+
+    return isinstance(native, asyncio.AbstractEventLoop) and not native.is_running()
