@@ -40,6 +40,7 @@ from ._call import (
     _options,
     _run_awaitable,
     _speedups,
+    _stack,
 )
 from ._detect import _CO_ASYNC, _COROUTINE_TYPES, _func_name, _is_coroutine_type
 from ._job import _in_process
@@ -158,12 +159,13 @@ class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues
         looked up on the class, or not binding (a staticmethod, a callable object, a
         bound form), it gives itself.
         """
+        if instance is None and owner is None:
+            # As for a function (and what CPython's slot wrapper says for the C type).
+            raise TypeError("__get__(None, None) is invalid")
         bound_type = self._bound_type
         if bound_type is None:
             return self
         if self._bind_class:
-            if owner is None and instance is None:
-                raise TypeError("__get__(None, None) is invalid")
             target: object = owner if owner is not None else type(instance)
         elif instance is None:
             return self
@@ -174,8 +176,9 @@ class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues
         bound._bind_class = False
         bound._direct_func = None
         bound._fast_kind = _KIND_NONE
-        bound.__func__ = self
-        bound.__self__ = target
+        # Read-only afterwards, as on a bound method (see _Bound.__setattr__).
+        object.__setattr__(bound, "__func__", self)
+        object.__setattr__(bound, "__self__", target)
         return bound
 
     def _arrived(self) -> None:
@@ -424,6 +427,18 @@ class _Bound(_Wrapper[Any, Any]):
     # (No docstring: ``__doc__`` is the original's, below.)
 
     __slots__ = ()
+
+    if _speedups is None:
+        # The C type makes both read-only members, as a bound method's: the same here.
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name in ("__func__", "__self__"):
+                raise AttributeError("readonly attribute")
+            object.__setattr__(self, name, value)
+
+        def __delattr__(self, name: str) -> None:
+            if name in ("__func__", "__self__"):
+                raise AttributeError("readonly attribute")
+            object.__delattr__(self, name)
 
     @property
     def _func(self) -> Callable[..., Any]:  # pyright: ignore[reportIncompatibleVariableOverride, reportIncompatibleMethodOverride]
@@ -782,6 +797,9 @@ def _wrap(func: Any, options: CallOptions) -> Any:
         raise TypeError(f"@synchronaut needs a function, got {func!r} ({type(func).__name__})")
     if _is_wrapper(func):
         inner: Any = func
+        # The options of both levels must go together (a thread_sensitive one over an
+        # executor one, say): refused now, as bad options are, not at every call.
+        _stack(inner._options, options, inner)
         if binding == _BIND_INSTANCE:  # stacked decorators bind as the inner one does
             if inner._bound_type is None:
                 binding = _BIND_NONE
