@@ -143,7 +143,26 @@ def sweep_pool(scenario: Callable[[PoolRun], object], size: int) -> list[str]:
     # library's Condition.wait under Future.result(): an interrupt inside its finally
     # breaks the future's own lock ("release unlocked lock"), whoever made the future.
     targets = [_pool, threading.Thread.start]
-    return support_faults.sweep(targets, run, check, stable=False, limit=2000)
+    return _unless_blind(
+        lambda: support_faults.sweep(targets, run, check, stable=False, limit=2000)
+    )
+
+
+def _unless_blind(sweep: Callable[[], list[str]]) -> list[str]:
+    """Run a sweep; skip -- saying why -- if CPython stopped giving it opcode events.
+
+    On 3.12/3.13 code that another tracer instrumented earlier in this process can
+    lose its opcode events (the injector detects it, see ``support_faults``); the
+    count would be wrong, and no retry in this process can help. A skip, not a pass:
+    a run in a fresh process (``pytest tests/core/test_core_interrupt_points.py``)
+    sweeps it.
+    """
+    try:
+        return sweep()
+    except RuntimeError as exc:
+        if "opcode" not in str(exc) or "gh-157900" not in str(exc):
+            raise
+        pytest.skip(f"the fault injector went blind in this process: {exc}")
 
 
 def test_ctrl_c_anywhere_while_submitting_to_a_cold_pool() -> None:
@@ -260,7 +279,9 @@ def sweep_waits(call: Callable[[Trace], object]) -> list[str]:
         assert returns_within(lambda: call_any(coroutine, Trace(), False)) == 42
 
     call_any(coroutine, Trace(), False)  # the background loop runs before the sweep
-    return support_faults.sweep(WAIT_CODE, run, check, stable=False, limit=3000)
+    return _unless_blind(
+        lambda: support_faults.sweep(WAIT_CODE, run, check, stable=False, limit=3000)
+    )
 
 
 @pytest.mark.parametrize("sensitive", [False, True], ids=["plain", "thread_sensitive"])
