@@ -26,32 +26,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+
+from support_threads import in_thread
 
 from synchronaut_core import CallOptions, WorkerPool, call_any
 
 FAN = 50
 LIMIT = 2
 DEPTH = 2  # a blocked worker, and the work it waits for
-
-
-def in_thread(fn: Any, bound: float = 30) -> Any:
-    result: list[Any] = []
-
-    def target() -> None:
-        try:
-            result.append(("ok", fn()))
-        except BaseException as exc:
-            result.append(("error", exc))
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(bound)
-    assert not thread.is_alive(), f"{fn} did not return within {bound}s"
-    kind, value = result[0]
-    if kind == "error":
-        raise value
-    return value
 
 
 class Gauge:
