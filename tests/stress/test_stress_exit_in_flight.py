@@ -121,3 +121,63 @@ def test_a_process_exits_within_2s_silently_with_every_kind_of_call_in_flight(lo
     assert result.stderr == ""
     assert result.returncode == 0
     assert result.exit_seconds < 2.0
+
+
+# Calls a daemon thread starts only once the interpreter is exiting (an atexit hook
+# of the main module lets them go, then gives them time to fail): on Python 3.12
+# no thread can start then (ours, Trio's thread cache's), and a ThreadPoolExecutor
+# refuses new work on every Python. Found in CI: a Trio batch whose thread was slow
+# under load printed "can't create new thread at interpreter shutdown" as the
+# process ended. Such a caller waits to be frozen, silently.
+LATE = """
+import asyncio, atexit, threading, time
+from concurrent.futures import ThreadPoolExecutor
+import trio
+from synchronaut import call_any, parallel_map, sync_iter, WorkerPool
+
+late = threading.Event()
+pool = ThreadPoolExecutor(1)
+
+async def forever():
+    await asyncio.sleep(3600)
+
+async def ticks():
+    while True:
+        await asyncio.sleep(3600)
+        yield 1
+
+def stuck():
+    time.sleep(3600)
+
+calls = {
+    "sync to async, no loop yet": lambda: call_any(forever),
+    "sync_iter, no loop yet": lambda: next(iter(sync_iter(ticks()))),
+    "asyncio offload, new pool": lambda: asyncio.run(call_any(stuck, executor=WorkerPool(1))),
+    "asyncio offload, executor": lambda: asyncio.run(call_any(stuck, executor=pool)),
+    "asyncio thread-sensitive": lambda: asyncio.run(call_any(stuck, thread_sensitive=True)),
+    "trio offload": lambda: trio.run(call_any, stuck),
+    "trio batch": lambda: trio.run(parallel_map, [(stuck, (), {}, None)]),
+    "trio offload, executor": lambda: trio.run(lambda: call_any(stuck, executor=pool)),
+}
+
+def when_late(call):
+    late.wait()
+    call()
+
+for name, call in calls.items():
+    threading.Thread(target=when_late, args=(call,), name=name, daemon=True).start()
+
+@atexit.register
+def let_them_go():
+    late.set()
+    time.sleep(1.0)
+
+print("exiting", flush=True)
+"""
+
+
+def test_calls_a_daemon_thread_starts_at_exit_wait_silently() -> None:
+    result = run_child(LATE, timeout=60)
+    assert result.stdout == "exiting\n", result.stderr
+    assert result.stderr == ""
+    assert result.returncode == 0

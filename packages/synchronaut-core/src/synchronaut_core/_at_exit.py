@@ -37,6 +37,25 @@ def _threads_refused(exc: BaseException) -> bool:
     )
 
 
+def _park_if_refused(exc: BaseException) -> None:
+    """Block forever if ``exc`` refused this thread work because Python is exiting.
+
+    For any thread but the main one, once ``threading`` began its shutdown: such a
+    thread is a daemon (the others were joined) that finalization is about to
+    freeze, whose call came too late to get a thread -- ours, Trio's thread cache,
+    a ``ThreadPoolExecutor`` ("cannot schedule new futures after interpreter
+    shutdown"). Raising would print its traceback as the process ends; it waits
+    instead, as it would on a call that never answers (see ``_loop._park_if_exiting``).
+    Returns for every other error, which stays the error it is.
+    """
+    if (
+        isinstance(exc, RuntimeError)
+        and getattr(threading, "_SHUTTING_DOWN", False)
+        and threading.current_thread() is not threading.main_thread()
+    ):
+        threading.Event().wait()
+
+
 def _run_coroutine_here(
     coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
     timeout: float | None,

@@ -15,7 +15,7 @@ from concurrent.futures import Executor
 from contextvars import copy_context
 from typing import Any
 
-from ._at_exit import _run_coroutine_here, _threads_refused
+from ._at_exit import _park_if_refused, _run_coroutine_here, _threads_refused
 from ._job import _Job, _JobRunner
 from ._loop_calls import _MOVED, _CoroOrMaker, _discard, _LoopCall
 from ._placement import _preferred_host
@@ -66,6 +66,7 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
                 host = _preferred_host()
             except RuntimeError as exc:
                 if not _threads_refused(exc):
+                    _park_if_refused(exc)  # a daemon thread at exit
                     raise
                 # An atexit hook on Python 3.12, with no loop thread left to start.
                 return _run_coroutine_here(coro, timeout, name)

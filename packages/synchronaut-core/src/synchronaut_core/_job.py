@@ -17,7 +17,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextvars import Context
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ._at_exit import _threads_refused
+from ._at_exit import _park_if_refused, _threads_refused
 from ._context import _write_back
 from ._detect import _close_quietly, _is_coroutine_type
 from ._pool import WorkerPool
@@ -399,6 +399,7 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
             executor._run_job(job)  # its errors say what was wrong already
         except RuntimeError as exc:
             if not _threads_refused(exc):
+                _park_if_refused(exc)  # a daemon thread at exit
                 raise
             job.run()  # at exit on Python 3.12: see below
         return
@@ -439,6 +440,7 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
             # thread -- unbounded, as a direct call (see _at_exit).
             job.run()
             return
+        _park_if_refused(exc)  # a daemon thread at exit: see _at_exit
         raise RuntimeError(
             f"cannot run {job.name}: the executor {executor!r} is shut down or cannot "
             f"start a thread ({exc}); pass an open executor, or call "

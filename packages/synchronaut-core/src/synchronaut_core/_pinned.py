@@ -18,7 +18,7 @@ from contextvars import copy_context
 from typing import Any
 
 from . import _loop
-from ._at_exit import _run_step_here, _threads_refused
+from ._at_exit import _park_if_refused, _run_step_here, _threads_refused
 from ._hosts import _LoopHost
 from ._loop_calls import _LoopCall
 from ._placement import _pin_host
@@ -98,6 +98,7 @@ def _pin_loop(name: str) -> _LoopPin:
         host, spare = _pin_host(name)
     except RuntimeError as exc:
         if not _threads_refused(exc):
+            _park_if_refused(exc)  # a daemon thread at exit
             raise
         return _HerePin()  # an atexit hook on Python 3.12: no loop thread can start
     return _LoopPin(host, spare)

@@ -19,6 +19,7 @@ from typing import Any, Literal, cast
 import trio
 
 from . import _fork
+from ._at_exit import _park_if_refused
 from ._context import _InCopiedContext, _write_back
 from ._detect import _await, _is_coroutine_type
 from ._errors import _timeout_error
@@ -114,7 +115,13 @@ async def _wait_for_job(job: _Job, executor: Executor | _JobRunner | None) -> No
     # In this Trio task; returns when the job has run (its outcome is on the job).
     if executor is None:
         limiter = _limiter_for(job)
-        await trio.to_thread.run_sync(job.run, abandon_on_cancel=True, limiter=limiter)
+        try:
+            await trio.to_thread.run_sync(job.run, abandon_on_cancel=True, limiter=limiter)
+        except RuntimeError as exc:
+            # Trio's thread cache refusing a thread at exit (job.run raises nothing):
+            # this run's thread is a daemon about to be frozen (see _at_exit).
+            _park_if_refused(exc)
+            raise
         return
     done = trio.Event()
     # Runs on the worker thread; RunFinishedError (a RuntimeError) if trio.run has
