@@ -17,11 +17,9 @@ executor is sent a picklable stand-in for the original (``_Original``).
 from __future__ import annotations
 
 import contextlib
-import copy
 import importlib
 import inspect
 import os
-import pickle
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
 from concurrent.futures import Executor
@@ -214,6 +212,8 @@ class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues
             with contextlib.suppress(Exception):
                 found = _lookup(module, qualname, import_it=False)
         if found is not self:
+            import pickle  # here, not at import: only pickling needs it
+
             raise pickle.PicklingError(
                 f"cannot pickle {self!r}: it is not found as {module}.{qualname}; decorated "
                 "functions pickle by reference, as functions do: define it at module "
@@ -493,6 +493,8 @@ class _Bound(_Wrapper[Any, Any]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Any:
         # As copy.deepcopy treats a bound method: bound to a deep copy of its object.
+        import copy  # here, not at import: only deep copies need it
+
         return _bind(self.__func__, copy.deepcopy(self.__self__, memo))
 
     def _arrived(self) -> None:
@@ -648,6 +650,8 @@ def _by_name(module: str, qualname: str, pid: int) -> Any:
     """Unpickle a decorated function: the one at ``module.qualname`` (see __reduce__)."""
     wrapper: Any = _lookup(module, qualname)
     if not _is_wrapper(wrapper):
+        import pickle  # here, not at import: only unpickling needs it
+
         raise pickle.UnpicklingError(
             f"{module}.{qualname} is not a decorated function here ({wrapper!r})"
         )

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from _thread import allocate_lock, get_ident
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from contextvars import Context
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -335,7 +335,11 @@ def _in_process(executor: Executor) -> bool:
     guess would silently lose the caller's ContextVars.
     """
     kind = type(executor)
-    if kind is WorkerPool or kind is ThreadPoolExecutor:
+    # ThreadPoolExecutor by name: importing concurrent.futures.thread to compare would
+    # cost every `import synchronaut_core` what only some callers use.
+    if kind is WorkerPool or (
+        kind.__qualname__ == "ThreadPoolExecutor" and kind.__module__ == "concurrent.futures.thread"
+    ):
         return True
     declared = getattr(executor, "synchronaut_in_process", None)
     if declared is None:

@@ -13,9 +13,9 @@ is full (see ``_pool``).
 from __future__ import annotations
 
 import threading
+from _queue import SimpleQueue  # queue.SimpleQueue itself, without queue.py's imports
 from collections import deque
 from contextvars import ContextVar
-from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._context import _INTERNAL

@@ -34,9 +34,9 @@ holds a resource that this work needs.**
 from __future__ import annotations
 
 import time
+from _queue import Empty  # queue.Empty itself; queue.py would import more
 from _thread import allocate_lock, get_ident
 from contextvars import Context
-from queue import Empty
 from typing import Any
 
 from . import _fork

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
+import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import Any, ParamSpec, TypeVar
 
 T = TypeVar("T")
@@ -61,6 +62,9 @@ class ContextExecutor(Executor):
                     f"ContextExecutor: max_workers must be at least 1, got {max_workers}"
                 )
         if executor is None:
+            # Imported here, not at module level: importing synchronaut_ctx stays cheap.
+            from concurrent.futures import ThreadPoolExecutor
+
             self._executor: Executor = ThreadPoolExecutor(
                 max_workers, thread_name_prefix="synchronaut-ctx"
             )
@@ -146,11 +150,18 @@ def _check_wrappable(executor: object) -> None:
             "ContextExecutor(executor=...) expects a concurrent.futures.Executor, "
             f"got {type(executor).__name__!r} object"
         )
-    # InterpreterPoolExecutor (3.14+) subclasses ThreadPoolExecutor but pickles calls.
-    interpreter_pool: object = getattr(concurrent.futures, "InterpreterPoolExecutor", None)
-    process_based: tuple[type, ...] = (ProcessPoolExecutor,)
-    if isinstance(interpreter_pool, type):
-        process_based += (interpreter_pool,)
+    # Looked up in sys.modules, never imported: importing concurrent.futures.process
+    # (multiprocessing, tempfile, pickle...) costs more than the rest of the package, and
+    # an executor of a module nobody imported cannot exist. InterpreterPoolExecutor
+    # (3.14+) subclasses ThreadPoolExecutor but pickles calls.
+    process_based: tuple[type, ...] = tuple(
+        kind
+        for module, name in (
+            ("concurrent.futures.process", "ProcessPoolExecutor"),
+            ("concurrent.futures.interpreter", "InterpreterPoolExecutor"),
+        )
+        if isinstance(kind := getattr(sys.modules.get(module), name, None), type)
+    )
     if isinstance(executor, process_based):
         raise TypeError(
             f"ContextExecutor cannot wrap a {type(executor).__name__}: a "

@@ -1,0 +1,92 @@
+"""Importing a package does no work and pulls in nothing heavy (issue 15).
+
+A structural check, not a timing: each package is imported in a fresh interpreter
+(after ``asyncio``, which every user of this library has already paid for) and the
+modules it added are compared with what it is allowed to add. Timings are the job of
+benchmarks/ (``-X importtime``); this test fails the moment someone imports, say,
+``concurrent.futures.process`` (16 ms: multiprocessing, tempfile, pickle...) for an
+``isinstance`` check.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+PACKAGES = ["synchronaut_core", "synchronaut_ctx", "synchronaut_batch", "synchronaut"]
+
+#: Modules a package may add beyond its own: ``__future__`` (the annotations switch),
+#: ``_queue`` (the C module behind queue.SimpleQueue, without queue.py). The import
+#: machinery (``importlib.*``) is tolerated: a development checkout's editable install
+#: finds the C accelerator with an import hook of its own.
+ALLOWED = {"__future__", "_queue"}
+
+#: Named so that a failure says what went wrong: each of these costs milliseconds and
+#: none is needed until a caller uses the feature that needs it.
+HEAVY = {
+    "concurrent.futures.process",
+    "concurrent.futures.thread",
+    "multiprocessing",
+    "pickle",
+    "copy",
+    "queue",
+    "tempfile",
+    "dataclasses",
+    "trio",
+    "anyio",
+    "sniffio",
+    "uvloop",
+    "distributed",
+}
+
+_CHILD = """
+import asyncio, json, logging, sys, threading
+before = set(sys.modules)
+policy_before = asyncio.events._event_loop_policy
+import {package}
+print(json.dumps({{
+    "added": sorted(set(sys.modules) - before),
+    "threads": [t.name for t in threading.enumerate()],
+    "policy_changed": asyncio.events._event_loop_policy is not policy_before,
+    "handlers": [repr(h) for h in logging.getLogger("synchronaut").handlers]
+        + [repr(h) for h in logging.getLogger().handlers],
+}}))
+"""
+
+
+def _import_in_child(package: str) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD.format(package=package)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_import_adds_only_light_modules(package: str) -> None:
+    found = _import_in_child(package)
+    added: set[str] = set(found["added"])
+    assert not added & HEAVY, f"import {package} imports {sorted(added & HEAVY)}"
+    foreign = {
+        name
+        for name in added
+        if name.split(".")[0] not in PACKAGES
+        and name not in ALLOWED
+        and not name.startswith(("importlib", "_synchronaut_core_editable"))
+    }
+    assert not foreign, f"import {package} also imports {sorted(foreign)}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_import_starts_no_thread_and_changes_nothing(package: str) -> None:
+    found = _import_in_child(package)
+    assert found["threads"] == ["MainThread"]
+    assert found["policy_changed"] is False
+    assert found["handlers"] == []
