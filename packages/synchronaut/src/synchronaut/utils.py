@@ -31,12 +31,19 @@ def has_uvloop_policy() -> bool:
     """True when the global asyncio event-loop policy is uvloop's.
 
     synchronaut never installs that policy itself (its background loop uses uvloop
-    through a loop factory); this only reports what the application chose.
+    through a loop factory); this only reports what the application chose (for
+    instance with ``uvloop.install()``). Never raises.
     """
     uvloop: Any = sys.modules.get("uvloop")
     if uvloop is None:
         return False
-    return isinstance(asyncio.get_event_loop_policy(), uvloop.EventLoopPolicy)  # pyright: ignore[reportDeprecated]
+    # The policy installed so far, read from asyncio's module global rather than asked
+    # for with get_event_loop_policy(): that API is deprecated on 3.14+, and asking would
+    # create the default policy as a side effect. None: nobody installed one. Gone (the
+    # policy system is to be removed in 3.16): no policy can have been installed.
+    policy: object = getattr(asyncio.events, "_event_loop_policy", None)
+    uvloop_policy: object = getattr(uvloop, "EventLoopPolicy", None)
+    return isinstance(uvloop_policy, type) and isinstance(policy, uvloop_policy)
 
 
 def is_uvloop(loop: asyncio.AbstractEventLoop | None = None) -> bool:
@@ -60,15 +67,32 @@ def get_preferred_loop() -> asyncio.AbstractEventLoop:
     running = asyncio._get_running_loop()  # pyright: ignore[reportPrivateUsage]
     if running is not None:
         return running
-    policy: Any = asyncio.get_event_loop_policy()  # pyright: ignore[reportDeprecated]
-    try:
-        # The thread's current loop, read without get_event_loop()'s side effects
-        # (it creates a loop, and warns, on 3.12+ when there is none).
-        current: asyncio.AbstractEventLoop | None = policy._local._loop
-    except AttributeError:  # a custom policy: ask it
-        current = policy.get_event_loop()
+    current = _current_loop()
     if current is not None and not current.is_closed():
         return current
     loop = _get_loop_factory()()
     asyncio.set_event_loop(loop)
     return loop
+
+
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    """This thread's current (set, not running) event loop, without creating one."""
+    if sys.version_info >= (3, 14):
+        # get_event_loop() no longer creates a loop nor warns here: it returns the
+        # thread's current loop or raises RuntimeError. No policy API involved.
+        try:
+            return asyncio.get_event_loop()
+        except RuntimeError:
+            return None
+    # Before 3.14 get_event_loop() may create a loop and warn (main thread, 3.10-3.13),
+    # so read the thread's loop from the policy -- if one exists: none was ever created
+    # means no thread has set a loop. The default policies keep it in _local._loop; a
+    # custom policy is asked (the policy API is not deprecated on these versions).
+    policy: Any = getattr(asyncio.events, "_event_loop_policy", None)
+    if policy is None:
+        return None
+    try:
+        current: asyncio.AbstractEventLoop | None = policy._local._loop
+    except AttributeError:
+        current = policy.get_event_loop()
+    return current
