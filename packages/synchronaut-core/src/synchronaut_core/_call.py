@@ -24,7 +24,7 @@ import asyncio
 import functools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import Executor
 from inspect import (
     CO_ASYNC_GENERATOR,
@@ -34,7 +34,7 @@ from inspect import (
     iscoroutinefunction,
 )
 from types import CoroutineType, FunctionType, MethodType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from ._async_iter import _thread_iterator
 from ._backends import _Backend, _current_backend
@@ -59,9 +59,16 @@ from ._sync_iter import _blocking_iterator
 from ._timed import _TimedAsyncIterator
 from ._validate import _check_timeout
 
+if TYPE_CHECKING:
+    from ._async_iter import ThreadIterator
+    from ._sync_iter import BlockingIterator
+
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
 _logger = logging.getLogger("synchronaut")
+
+T = TypeVar("T")
+P = ParamSpec("P")
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
 
 
@@ -132,6 +139,11 @@ class CallOptions:
 
     __slots__ = ("executor", "force_offload", "thread_sensitive", "timeout")
 
+    timeout: float | None
+    executor: Executor | None
+    force_offload: bool
+    thread_sensitive: bool
+
     def __init__(
         self,
         *,
@@ -163,10 +175,38 @@ class CallOptions:
         """As :func:`call_any`, with these options."""
         return _dispatch(func, args, kwargs, self)
 
+    # The overloads of sync() and async_() give the value's type from the callee's:
+    # an ``async def`` (a coroutine function) or a ``def``, generator functions apart.
+    @overload
+    def sync(
+        self, func: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
+    @overload
+    def sync(
+        self, func: Callable[P, AsyncGenerator[T, Any]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> BlockingIterator[T]: ...
+    @overload
+    def sync(self, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
     def sync(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """As :func:`call_sync`, with these options."""
         return _call_sync(func, args, kwargs, self)
 
+    @overload
+    def async_(
+        self, func: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Awaitable[T]: ...
+    @overload
+    def async_(
+        self, func: Callable[P, AsyncGenerator[T, Any]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> AsyncIterator[T]: ...
+    @overload
+    def async_(
+        self, func: Callable[P, Generator[T, Any, Any]], /, *args: P.args, **kwargs: P.kwargs
+    ) -> ThreadIterator[T]: ...
+    @overload
+    def async_(
+        self, func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> Awaitable[T]: ...
     def async_(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """As :func:`call_async`, with these options."""
         return _call_async(func, args, kwargs, self)
@@ -546,6 +586,81 @@ def _call_sync(
     return _call_blocking(func, args, kwargs, options, is_async)
 
 
+# The callee's parameters are checked (ParamSpec) when no option is passed. PEP 612
+# allows no keyword-only parameter between *args: P.args and **kwargs: P.kwargs, so a
+# call with options matches the overloads after them instead: one per option, which it
+# requires (a call without options must not fall through to unchecked arguments); they
+# check that option's type and give the value's type, but not the callee's arguments.
+@overload
+def call_sync(
+    func: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs
+) -> T: ...
+@overload
+def call_sync(
+    func: Callable[P, AsyncGenerator[T, Any]], /, *args: P.args, **kwargs: P.kwargs
+) -> BlockingIterator[T]: ...
+@overload
+def call_sync(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, timeout: float | None, **kwargs: Any
+) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., Coroutine[Any, Any, T]],
+    /,
+    *args: Any,
+    executor: Executor | None,
+    **kwargs: Any,
+) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, force_offload: bool, **kwargs: Any
+) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., Coroutine[Any, Any, T]],
+    /,
+    *args: Any,
+    thread_sensitive: bool,
+    **kwargs: Any,
+) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., AsyncGenerator[T, Any]], /, *args: Any, timeout: float | None, **kwargs: Any
+) -> BlockingIterator[T]: ...
+@overload
+def call_sync(
+    func: Callable[..., AsyncGenerator[T, Any]],
+    /,
+    *args: Any,
+    executor: Executor | None,
+    **kwargs: Any,
+) -> BlockingIterator[T]: ...
+@overload
+def call_sync(
+    func: Callable[..., AsyncGenerator[T, Any]], /, *args: Any, force_offload: bool, **kwargs: Any
+) -> BlockingIterator[T]: ...
+@overload
+def call_sync(
+    func: Callable[..., AsyncGenerator[T, Any]],
+    /,
+    *args: Any,
+    thread_sensitive: bool,
+    **kwargs: Any,
+) -> BlockingIterator[T]: ...
+@overload
+def call_sync(func: Callable[..., T], /, *args: Any, timeout: float | None, **kwargs: Any) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., T], /, *args: Any, executor: Executor | None, **kwargs: Any
+) -> T: ...
+@overload
+def call_sync(func: Callable[..., T], /, *args: Any, force_offload: bool, **kwargs: Any) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., T], /, *args: Any, thread_sensitive: bool, **kwargs: Any
+) -> T: ...
 def call_sync(
     func: Callable[..., Any],
     /,
@@ -593,6 +708,109 @@ def _call_async(
     return _await_later(func, args, kwargs, options)
 
 
+# As for call_sync: the callee's arguments are checked when no option is passed.
+@overload
+def call_async(
+    func: Callable[P, Coroutine[Any, Any, T]], /, *args: P.args, **kwargs: P.kwargs
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[P, AsyncGenerator[T, Any]], /, *args: P.args, **kwargs: P.kwargs
+) -> AsyncIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[P, Generator[T, Any, Any]], /, *args: P.args, **kwargs: P.kwargs
+) -> ThreadIterator[T]: ...
+@overload
+def call_async(func: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, timeout: float | None, **kwargs: Any
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Coroutine[Any, Any, T]],
+    /,
+    *args: Any,
+    executor: Executor | None,
+    **kwargs: Any,
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, force_offload: bool, **kwargs: Any
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Coroutine[Any, Any, T]],
+    /,
+    *args: Any,
+    thread_sensitive: bool,
+    **kwargs: Any,
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., AsyncGenerator[T, Any]], /, *args: Any, timeout: float | None, **kwargs: Any
+) -> AsyncIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., AsyncGenerator[T, Any]],
+    /,
+    *args: Any,
+    executor: Executor | None,
+    **kwargs: Any,
+) -> AsyncIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., AsyncGenerator[T, Any]], /, *args: Any, force_offload: bool, **kwargs: Any
+) -> AsyncIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., AsyncGenerator[T, Any]],
+    /,
+    *args: Any,
+    thread_sensitive: bool,
+    **kwargs: Any,
+) -> AsyncIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Generator[T, Any, Any]], /, *args: Any, timeout: float | None, **kwargs: Any
+) -> ThreadIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Generator[T, Any, Any]],
+    /,
+    *args: Any,
+    executor: Executor | None,
+    **kwargs: Any,
+) -> ThreadIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Generator[T, Any, Any]], /, *args: Any, force_offload: bool, **kwargs: Any
+) -> ThreadIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Generator[T, Any, Any]],
+    /,
+    *args: Any,
+    thread_sensitive: bool,
+    **kwargs: Any,
+) -> ThreadIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., T], /, *args: Any, timeout: float | None, **kwargs: Any
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., T], /, *args: Any, executor: Executor | None, **kwargs: Any
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., T], /, *args: Any, force_offload: bool, **kwargs: Any
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., T], /, *args: Any, thread_sensitive: bool, **kwargs: Any
+) -> Awaitable[T]: ...
 def call_async(
     func: Callable[..., Any],
     /,

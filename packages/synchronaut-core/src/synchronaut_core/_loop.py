@@ -82,14 +82,14 @@ class _LoopThread:
         # Set (never cleared) once the loop stops taking new calls: shutdown(), a stop
         # nobody asked for (code running on it called loop.stop()), or retirement of
         # a stuck loop. Calls that reach it and have not started move to a fresh loop.
-        self.closing = False
+        self.closing: bool = False
         # True when the loop stopped without shutdown() asking (see _main).
-        self.stopped_unexpectedly = False
+        self.stopped_unexpectedly: bool = False
         # Set when the interpreter is exiting: only daemon threads can still be
         # waiting on this loop then, and they are left parked, not failed (a
         # failure would print from a thread that is about to be frozen).
-        self.exiting = False
-        self.thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self.exiting: bool = False
+        self.thread: threading.Thread = threading.Thread(target=self._main, name=name, daemon=True)
 
     def start(self) -> None:
         ready = threading.Event()

@@ -36,8 +36,8 @@ class _LoopPin:
     __slots__ = ("host", "spare")
 
     def __init__(self, host: _LoopHost, spare: _loop._LoopThread | None) -> None:
-        self.host = host
-        self.spare = spare
+        self.host: _LoopHost = host
+        self.spare: _loop._LoopThread | None = spare
 
     def run(
         self, make: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None, name: str

@@ -64,7 +64,7 @@ class ContextThread(threading.Thread, Generic[T]):
             # Same naming as threading.Thread(target=...): "Thread-3 (work)".
             target_name = getattr(target, "__name__", None)
             if isinstance(target_name, str):
-                self.name = f"{self.name} ({target_name})"
+                self.name: str = f"{self.name} ({target_name})"
         self._ctx_target: Callable[..., T] = target
         self._ctx_args = tuple(args)
         self._ctx_kwargs = dict(kwargs or {})
