@@ -60,10 +60,12 @@ class _SpeedupsFinder:
     def find_spec(fullname, path=None, target=None):
         if fullname != _NAME:
             return None
-        from importlib.machinery import ExtensionFileLoader
-        from importlib.util import spec_from_file_location
+        # importlib.machinery is loaded already; importlib.util would cost an import.
+        from importlib.machinery import ExtensionFileLoader, ModuleSpec
 
-        return spec_from_file_location(_NAME, _PATH, loader=ExtensionFileLoader(_NAME, _PATH))
+        spec = ModuleSpec(_NAME, ExtensionFileLoader(_NAME, _PATH), origin=_PATH)
+        spec.has_location = True
+        return spec
 
 
 # First, so a stray compiled file in src/ (from an older build) is never picked instead.

@@ -19,3 +19,5 @@ __all__ = [
     "set_request_ctx",
     "spawn_thread_with_ctx",
 ]
+
+__version__ = "0.4.0"
