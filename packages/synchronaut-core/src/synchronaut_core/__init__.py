@@ -9,6 +9,9 @@ context managers; ``shutdown`` stops the background loop. Importing this package
 starts no thread, changes no event-loop policy and logs nothing.
 """
 
+from typing import Final
+
+from ._accelerator import _speedups
 from ._async_cm import async_cm
 from ._async_iter import ThreadGenerator, ThreadIterator, async_iter
 from ._backends import current_async_library
@@ -30,7 +33,13 @@ from ._sensitive import thread_sensitive_context
 from ._sync_cm import sync_cm
 from ._sync_iter import BlockingIterator, sync_iter
 
+#: Whether the optional C accelerator is in use in this process (False: the pure-Python
+#: path, same behaviour -- not built, on a free-threaded Python, or turned off with
+#: ``SYNCHRONAUT_NO_EXTENSIONS=1``).
+ACCELERATED: Final[bool] = _speedups is not None
+
 __all__ = [
+    "ACCELERATED",
     "BlockingIterator",
     "CallAnyTimeout",
     "CallCancelled",

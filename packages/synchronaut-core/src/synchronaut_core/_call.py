@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import Executor
 from inspect import (
@@ -36,6 +35,7 @@ from inspect import (
 from types import CoroutineType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
+from . import _accelerator
 from ._async_iter import _thread_iterator
 from ._backends import _Backend, _current_backend
 from ._blocking import (
@@ -865,20 +865,26 @@ def _close_returned_if_unstarted(result: Any) -> None:
 #: fast path for every case that path does not take.
 _call_any_py = call_any
 
-#: The C accelerator module when it is built and allowed, else None.
-_speedups: Any = None
-if not os.environ.get("SYNCHRONAUT_PURE_PYTHON"):
-    try:
-        from . import _speedups
-    except ImportError:  # built without a C compiler: pure Python throughout
-        _speedups = None
-    else:
-        # Same signature and docstring; only the hot paths run in C.
-        call_any = _speedups.setup(  # pyright: ignore[reportConstantRedefinition]
-            _get_running_loop,
-            _call_any_py,
-            _resolve_coroutine,
-            _close_returned_if_unstarted,
-            "call_any(func, /, *args, timeout=None, executor=None, force_offload=False, "
-            "thread_sensitive=False, **kwargs)\n--\n\n" + (_call_any_py.__doc__ or ""),
-        )
+#: call_any's options: its keyword-only parameters, read from the Python definition
+#: (the C path's signature text is made from them; the C code still lists the names
+#: it hands to Python itself -- see the README's accelerator section).
+_OPTION_NAMES: tuple[str, ...] = call_any.__code__.co_varnames[
+    call_any.__code__.co_argcount : call_any.__code__.co_argcount
+    + call_any.__code__.co_kwonlyargcount
+]
+
+#: The C accelerator module when it is built and allowed, else None (decided in
+#: ``_accelerator``: the switch, free-threaded builds, a missing build).
+_speedups: Any = _accelerator._speedups
+if _speedups is not None:
+    _defaults = ", ".join(f"{name}={_call_any_py.__kwdefaults__[name]!r}" for name in _OPTION_NAMES)
+    # Same signature and docstring; only the hot paths run in C. The option names C
+    # sends to Python are call_any's own keyword-only parameters: read here, from the
+    # Python definition, so that they are written once.
+    call_any = _speedups.setup(  # pyright: ignore[reportConstantRedefinition]
+        _get_running_loop,
+        _call_any_py,
+        _resolve_coroutine,
+        _close_returned_if_unstarted,
+        f"call_any(func, /, *args, {_defaults}, **kwargs)\n--\n\n{_call_any_py.__doc__ or ''}",
+    )

@@ -8,6 +8,7 @@ no thread, changes no event-loop policy and logs nothing.
 
 from synchronaut_batch import BatchIterator, CallSpec, call_map, parallel_iter, parallel_map
 from synchronaut_core import (
+    ACCELERATED,
     BlockingIterator,
     CallAnyTimeout,
     CallCancelled,
@@ -48,6 +49,7 @@ from .synchronaut import synchronaut  # the function; binds over the submodule n
 from .utils import get_preferred_loop, has_uvloop_policy, is_uvloop
 
 __all__ = [
+    "ACCELERATED",
     "BatchIterator",
     "BlockingIterator",
     "CallAnyTimeout",
