@@ -88,3 +88,12 @@ def test_event_loop_paths_agree(impl, backend) -> None:
         ]
 
     assert backend.run(main) == [11, 6, 12, 4]
+
+
+def test_free_threaded_check_agrees_with_the_build_configuration() -> None:
+    # The cheap check (sys.abiflags) must say what sysconfig says, on every Python of CI.
+    import sysconfig
+
+    from synchronaut_core import _accelerator
+
+    assert _accelerator._free_threaded() is bool(sysconfig.get_config_var("Py_GIL_DISABLED"))

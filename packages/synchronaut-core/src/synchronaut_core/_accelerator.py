@@ -39,11 +39,16 @@ def _disabled_by(environ: Any = os.environ) -> str | None:
 def _free_threaded() -> bool:
     """Is this a free-threaded (``--disable-gil``) build of CPython?
 
-    Only 3.13+ has such builds: sysconfig (half a millisecond to import) is asked
-    there only.
+    Only 3.13+ has such builds. On POSIX their ABI flags carry a ``t`` (``sys.abiflags``
+    costs nothing); sysconfig, which also loads the build's whole configuration, is
+    asked only where ``sys.abiflags`` does not exist (Windows before 3.14). The import
+    cost test holds us to this.
     """
     if sys.version_info < (3, 13):
         return False
+    abiflags: str | None = getattr(sys, "abiflags", None)
+    if abiflags is not None:
+        return "t" in abiflags
     import sysconfig
 
     return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
