@@ -1,19 +1,56 @@
-"""The optional C accelerator: present in the test environment, same behaviour as Python."""
+"""The optional C accelerator: used when built and allowed, same behaviour as Python.
+
+When it is not loaded, its tests skip and say why -- the switch
+(SYNCHRONAUT_NO_EXTENSIONS / SYNCHRONAUT_PURE_PYTHON), a free-threaded Python, or a
+build without a C compiler as recorded in the wheel's ``speedups.json`` -- and fail only
+when the build recorded it as built (or recorded nothing) and it still did not load.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib.metadata
 import inspect
+import json
 import os
+import subprocess
+import sys
 import threading
+from typing import Any
 
 import pytest
 
-from synchronaut_core import _call, call_any
+from synchronaut_core import ACCELERATED, _accelerator, _call, call_any
 
-PURE = bool(os.environ.get("SYNCHRONAUT_PURE_PYTHON"))
+
+def _build_record() -> dict[str, Any] | None:
+    """What the build hook recorded in dist-info (None if nothing was recorded)."""
+    try:
+        text = importlib.metadata.distribution("synchronaut-core").read_text(
+            "extra_metadata/speedups.json"
+        )
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return None if text is None else json.loads(text)
+
+
+def _why_not_loaded() -> str | None:
+    """Why it is right that the accelerator is not loaded here, or None if it is wrong."""
+    if _accelerator._disabled_by() is not None or _accelerator._free_threaded():
+        return _accelerator._REASON
+    record = _build_record()
+    if record is not None and record.get("built") is False:
+        return f"built without the C accelerator: {record.get('reason') or 'no reason recorded'}"
+    return None
+
+
+_SKIP_REASON = None if ACCELERATED else _why_not_loaded()
+requires_accelerator = pytest.mark.skipif(
+    _SKIP_REASON is not None, reason=f"C accelerator not loaded: {_SKIP_REASON}"
+)
+
 IMPLEMENTATIONS = [pytest.param(_call._call_any_py, id="python")]
-if not PURE:
+if ACCELERATED:
     IMPLEMENTATIONS.append(pytest.param(call_any, id="c"))
 
 
@@ -33,11 +70,13 @@ class Adder:
         return a + 2
 
 
-@pytest.mark.skipif(PURE, reason="SYNCHRONAUT_PURE_PYTHON is set")
+@requires_accelerator
 def test_c_accelerator_is_built_and_used() -> None:
+    # Reached without the accelerator only when the build said it was built (or said
+    # nothing): then it should have loaded.
     assert _call._speedups is not None, (
-        "the C accelerator is not built for this Python; editable installs are shared "
-        "between Pythons, so rebuild: uv sync --reinstall-package synchronaut-core"
+        f"the C accelerator was built but did not load ({_accelerator._REASON}); "
+        f"the build recorded: {_build_record()}"
     )
     assert call_any is not _call._call_any_py
     assert call_any.__module__ == "synchronaut_core"
@@ -97,3 +136,54 @@ def test_free_threaded_check_agrees_with_the_build_configuration() -> None:
     from synchronaut_core import _accelerator
 
     assert _accelerator._free_threaded() is bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+@pytest.mark.parametrize(
+    ("environ", "switched_off"),
+    [
+        ({}, False),
+        ({"SYNCHRONAUT_NO_EXTENSIONS": ""}, False),
+        ({"SYNCHRONAUT_NO_EXTENSIONS": "0"}, False),
+        ({"SYNCHRONAUT_NO_EXTENSIONS": "1"}, True),
+        ({"SYNCHRONAUT_NO_EXTENSIONS": "yes"}, True),
+        ({"SYNCHRONAUT_PURE_PYTHON": ""}, False),
+        ({"SYNCHRONAUT_PURE_PYTHON": "0"}, True),  # 0.4's meaning: any non-empty value
+        ({"SYNCHRONAUT_PURE_PYTHON": "1"}, True),
+        ({"SYNCHRONAUT_NO_EXTENSIONS": "0", "SYNCHRONAUT_PURE_PYTHON": "1"}, True),
+    ],
+)
+def test_the_switch_values(environ: dict[str, str], switched_off: bool) -> None:
+    assert (_accelerator._disabled_by(environ) is not None) is switched_off
+
+
+@requires_accelerator
+@pytest.mark.parametrize(
+    ("name", "value", "loaded"),
+    [
+        ("SYNCHRONAUT_NO_EXTENSIONS", "0", True),
+        ("SYNCHRONAUT_NO_EXTENSIONS", "1", False),
+        ("SYNCHRONAUT_PURE_PYTHON", "0", False),
+    ],
+)
+def test_the_switch_in_a_fresh_interpreter(name: str, value: str, loaded: bool) -> None:
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SYNCHRONAUT_NO_EXTENSIONS", "SYNCHRONAUT_PURE_PYTHON")
+    }
+    environ[name] = value
+    code = (
+        "import synchronaut_core as s, sys; from synchronaut_core import _accelerator as a\n"
+        "print(s.ACCELERATED, s.call_any is s._call._call_any_py, 'synchronaut_core._speedups'"
+        " in sys.modules, a._REASON)"
+    )
+    out = (
+        subprocess.run(
+            [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .split(maxsplit=3)
+    )
+    assert out[:3] == [str(loaded), str(not loaded), str(loaded)]
+    if not loaded:
+        assert out[3] == f"disabled by {name}={value}"

@@ -865,9 +865,9 @@ def _close_returned_if_unstarted(result: Any) -> None:
 #: fast path for every case that path does not take.
 _call_any_py = call_any
 
-#: call_any's options: its keyword-only parameters, read from the Python definition
-#: (the C path's signature text is made from them; the C code still lists the names
-#: it hands to Python itself -- see the README's accelerator section).
+#: call_any's options: its keyword-only parameters, read from the Python definition.
+#: The C path is given them (a call naming one goes to Python) and makes its signature
+#: text from them: the names are written once, here.
 _OPTION_NAMES: tuple[str, ...] = call_any.__code__.co_varnames[
     call_any.__code__.co_argcount : call_any.__code__.co_argcount
     + call_any.__code__.co_kwonlyargcount
@@ -878,13 +878,13 @@ _OPTION_NAMES: tuple[str, ...] = call_any.__code__.co_varnames[
 _speedups: Any = _accelerator._speedups
 if _speedups is not None:
     _defaults = ", ".join(f"{name}={_call_any_py.__kwdefaults__[name]!r}" for name in _OPTION_NAMES)
-    # Same signature and docstring; only the hot paths run in C. The option names C
-    # sends to Python are call_any's own keyword-only parameters: read here, from the
-    # Python definition, so that they are written once.
+    # Same signature and docstring; only the hot paths run in C, and every call that
+    # names one of _OPTION_NAMES is handed to the Python call_any unchanged.
     call_any = _speedups.setup(  # pyright: ignore[reportConstantRedefinition]
         _get_running_loop,
         _call_any_py,
         _resolve_coroutine,
         _close_returned_if_unstarted,
+        _OPTION_NAMES,
         f"call_any(func, /, *args, {_defaults}, **kwargs)\n--\n\n{_call_any_py.__doc__ or ''}",
     )

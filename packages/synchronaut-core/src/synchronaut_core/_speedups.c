@@ -1,14 +1,20 @@
 /* synchronaut_core._speedups: the per-call hot paths in C.
  *
- * Optional: the package works the same without it (set SYNCHRONAUT_PURE_PYTHON=1 to
+ * Optional: the package works the same without it (set SYNCHRONAUT_NO_EXTENSIONS=1 to
  * check). Each function here handles only the cases a pure-Python version handles
  * with a few attribute tests -- a sync function called from sync code, a coroutine
  * function called inside a running asyncio loop -- and hands every other case, with
  * its arguments untouched, to the Python implementation it shadows. Semantics live
- * in Python (_call.py, _decorator.py); this file only saves the cost of packing
- * *args/**kwargs and running the tests in bytecode -- and, for decorated methods, of
- * binding: ``obj.method`` is made here as cheaply as a bound method (_Wrapper._get is
- * the specification).
+ * in Python (_call.py, _decorator.py); this file only saves the cost of packing the
+ * positional and keyword arguments and running the tests in bytecode -- and, for
+ * decorated methods, of binding: ``obj.method`` is made here as cheaply as a bound
+ * method (_Wrapper._get is the specification).
+ *
+ * Module state, not statics: the module uses multi-phase initialisation, so each
+ * interpreter (subinterpreters included) has a module, a DirectCall type and Python
+ * fallbacks of its own; no PyObject* in this file is static. Every object held while
+ * Python code may run (an attribute read, a call, a finalizer run by the allocator)
+ * is owned by a reference taken here, never borrowed from a field or a dict.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -16,22 +22,78 @@
 #include <structmember.h>
 
 #define CO_ASYNC_MASK (CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
-#define N_OPTIONS 4
 
-/* Installed once by setup() (strong references, kept for the life of the process). */
-static PyObject *get_running_loop = NULL; /* asyncio._get_running_loop */
-static PyObject *py_call_any = NULL;      /* the pure-Python call_any */
-static PyObject *py_resolve = NULL;       /* _resolve_coroutine(result, func) */
-static PyObject *py_close = NULL;         /* _close_returned_if_unstarted(result) */
+/* Everything the module holds, per interpreter. */
+typedef struct {
+    /* Installed by setup() from _call.py (strong references). */
+    PyObject *get_running_loop; /* asyncio._get_running_loop */
+    PyObject *py_call_any;      /* the pure-Python call_any */
+    PyObject *py_resolve;       /* _resolve_coroutine(result, func) */
+    PyObject *py_close;         /* _close_returned_if_unstarted(result) */
+    PyObject *option_names;     /* tuple of str: call_any's keyword-only parameters */
+    /* Made by the exec slot. */
+    PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
+    PyTypeObject *direct_call_type;
+    /* call_any's definition and docstring, owned by this module: the function object
+     * setup() makes holds the module (its __self__), so they outlive it. */
+    PyMethodDef call_any_def;
+    char *call_any_doc;
+} State;
 
-static PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
-static PyObject *option_names[N_OPTIONS];
+static struct PyModuleDef module_def;
+
+static inline State *
+module_state(PyObject *module)
+{
+    return (State *)PyModule_GetState(module);
+}
+
+/* The state of the module that defined DirectCall, found from ``type`` (DirectCall or
+ * a subclass); NULL with TypeError set if it is not one. */
+static State *
+state_of_type(PyTypeObject *type)
+{
+#if PY_VERSION_HEX >= 0x030B0000
+    PyObject *module = PyType_GetModuleByDef(type, &module_def);
+    return module == NULL ? NULL : module_state(module);
+#else
+    /* 3.10 has no PyType_GetModuleByDef: the same walk of the MRO. */
+    PyObject *mro = type->tp_mro;
+    if (mro != NULL) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); i++) {
+            PyTypeObject *base = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+            if (!(base->tp_flags & Py_TPFLAGS_HEAPTYPE)) {
+                continue;
+            }
+            PyObject *module = ((PyHeapTypeObject *)base)->ht_module;
+            if (module != NULL && PyModule_GetDef(module) == &module_def) {
+                return module_state(module);
+            }
+        }
+    }
+    PyErr_Format(PyExc_TypeError, "%s is not a DirectCall type", type->tp_name);
+    return NULL;
+#endif
+}
+
+/* 0 when setup() has run and the module is not being torn down (its state cleared at
+ * interpreter exit while a wrapper may still be called); -1 with RuntimeError set. */
+static int
+check_ready(State *st)
+{
+    if (st->py_call_any == NULL || st->str_call == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "synchronaut_core._speedups: not set up, or already finalized");
+        return -1;
+    }
+    return 0;
+}
 
 /* 1 if a running asyncio loop belongs to this thread, 0 if not, -1 on error. */
 static int
-in_asyncio_loop(void)
+in_asyncio_loop(State *st)
 {
-    PyObject *loop = PyObject_CallNoArgs(get_running_loop);
+    PyObject *loop = PyObject_CallNoArgs(st->get_running_loop);
     if (loop == NULL) {
         return -1;
     }
@@ -40,33 +102,39 @@ in_asyncio_loop(void)
     return running;
 }
 
-/* 1 if this thread is inside trio.run, 0 if not, -1 on error. Same test as
- * _detect._trio_running: Trio names itself in sniffio's thread-local for the whole
- * run; without sniffio (never with a real Trio) answer 1 so Python decides. */
+enum { TRIO_NO = 0, TRIO_YES = 1, TRIO_ASK_PYTHON = 2 };
+
+/* TRIO_YES if this thread is inside trio.run, TRIO_NO if not, -1 on error. Same test
+ * as _detect._trio_running: Trio names itself in sniffio's thread-local for the whole
+ * run. Trio imported without sniffio (never so with a real Trio): TRIO_ASK_PYTHON,
+ * and the caller hands the whole call to Python, which asks Trio itself. */
 static int
-trio_running(void)
+trio_running(State *st)
 {
-    PyObject *modules = PyImport_GetModuleDict();
-    int has_trio = PyDict_Contains(modules, str_trio);
+    PyObject *modules = PyImport_GetModuleDict(); /* borrowed: the interpreter holds it */
+    int has_trio = PyDict_Contains(modules, st->str_trio);
     if (has_trio <= 0) {
         return has_trio;
     }
-    PyObject *sniffio = PyDict_GetItemWithError(modules, str_sniffio);
+    /* Owned: the attribute reads below run Python code (a module __getattr__, a
+     * property) that may remove sniffio from sys.modules. */
+    PyObject *sniffio = Py_XNewRef(PyDict_GetItemWithError(modules, st->str_sniffio));
     if (sniffio == NULL) {
-        return PyErr_Occurred() ? -1 : 1;
+        return PyErr_Occurred() ? -1 : TRIO_ASK_PYTHON;
     }
-    PyObject *local = PyObject_GetAttr(sniffio, str_thread_local);
+    PyObject *local = PyObject_GetAttr(sniffio, st->str_thread_local);
+    Py_DECREF(sniffio);
     if (local == NULL) {
         return -1;
     }
-    PyObject *name = PyObject_GetAttr(local, str_name);
+    PyObject *name = PyObject_GetAttr(local, st->str_name);
     Py_DECREF(local);
     if (name == NULL) {
         return -1;
     }
-    int running = PyUnicode_Check(name) && PyUnicode_Compare(name, str_trio) == 0;
+    int running = PyUnicode_Check(name) && PyUnicode_Compare(name, st->str_trio) == 0;
     Py_DECREF(name);
-    return running;
+    return running ? TRIO_YES : TRIO_NO;
 }
 
 /* The code flags of a plain function or a bound method of one; -1 otherwise. */
@@ -95,20 +163,21 @@ may_be_awaitable(PyObject *obj)
     return am != NULL && am->am_await != NULL;
 }
 
-/* A sync callable returned what may be a coroutine: let Python decide and run it. */
+/* A sync callable returned what may be a coroutine: let Python decide and run it.
+ * ``func`` is owned by the caller for the duration. */
 static PyObject *
-resolve(PyObject *result, PyObject *func)
+resolve(State *st, PyObject *result, PyObject *func)
 {
     if (result != NULL && may_be_awaitable(result)) {
-        PyObject *resolved = PyObject_CallFunctionObjArgs(py_resolve, result, func, NULL);
+        PyObject *resolved = PyObject_CallFunctionObjArgs(st->py_resolve, result, func, NULL);
         if (resolved == NULL) {
             /* Ctrl-C can land on the resolver's entry, before anything owns the
              * coroutine: have it closed if it never started, keeping the error. */
             PyObject *type, *value, *traceback;
             PyErr_Fetch(&type, &value, &traceback);
-            PyObject *closed = PyObject_CallOneArg(py_close, result);
+            PyObject *closed = PyObject_CallOneArg(st->py_close, result);
             if (closed == NULL) {
-                PyErr_WriteUnraisable(py_close);
+                PyErr_WriteUnraisable(st->py_close);
             }
             Py_XDECREF(closed);
             PyErr_Restore(type, value, traceback);
@@ -119,21 +188,25 @@ resolve(PyObject *result, PyObject *func)
     return result;
 }
 
-/* 1 if kwnames holds one of call_any's own options, 0 if not, -1 on error. */
+/* 1 if kwnames holds one of call_any's own options (the names Python gave setup()),
+ * 0 if not, -1 on error. */
 static int
-has_option(PyObject *kwnames)
+has_option(State *st, PyObject *kwnames)
 {
     if (kwnames == NULL) {
         return 0;
     }
+    PyObject *options = st->option_names;
     Py_ssize_t n = PyTuple_GET_SIZE(kwnames);
+    Py_ssize_t m = PyTuple_GET_SIZE(options);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name = PyTuple_GET_ITEM(kwnames, i);
-        for (int j = 0; j < N_OPTIONS; j++) {
-            if (name == option_names[j]) {
+        for (Py_ssize_t j = 0; j < m; j++) {
+            PyObject *option = PyTuple_GET_ITEM(options, j);
+            if (name == option) {
                 return 1;
             }
-            int eq = PyUnicode_Compare(name, option_names[j]);
+            int eq = PyUnicode_Compare(name, option);
             if (eq == 0) {
                 return 1;
             }
@@ -145,14 +218,20 @@ has_option(PyObject *kwnames)
     return 0;
 }
 
+/* The C call_any; ``module`` is this module (the function's __self__). The caller owns
+ * every argument for the duration of the call (the vectorcall protocol). */
 static PyObject *
 call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
+    State *st = module_state(module);
+    if (check_ready(st) < 0) {
+        return NULL;
+    }
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    if (nargs < 1 || py_call_any == NULL) {
+    if (nargs < 1) {
         goto python;
     }
-    int option = has_option(kwnames);
+    int option = has_option(st, kwnames);
     if (option != 0) {
         if (option < 0) {
             return NULL;
@@ -164,35 +243,31 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
     if (flags == -1) {
         goto python;
     }
-    int in_loop = in_asyncio_loop();
+    int in_loop = in_asyncio_loop(st);
     if (in_loop < 0) {
         return NULL;
     }
+    int in_trio = in_loop ? TRIO_NO : trio_running(st);
+    if (in_trio < 0) {
+        return NULL;
+    }
+    if (in_trio == TRIO_ASK_PYTHON) {
+        goto python;
+    }
     if (flags & CO_ASYNC_MASK) {
-        int in_trio = in_loop ? 0 : trio_running();
-        if (in_trio < 0) {
-            return NULL;
-        }
         if (in_loop || in_trio) {
             /* asyncio/Trio -> async: the coroutine (or async generator) itself. */
             return PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames);
         }
         goto python;
     }
-    if (in_loop) {
-        goto python;
-    }
-    int trio = trio_running();
-    if (trio != 0) {
-        if (trio < 0) {
-            return NULL;
-        }
+    if (in_loop || in_trio) {
         goto python;
     }
     /* sync -> sync: a direct call. */
-    return resolve(PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames), func);
+    return resolve(st, PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames), func);
 python:
-    return PyObject_Vectorcall(py_call_any, args, nargsf, kwnames);
+    return PyObject_Vectorcall(st->py_call_any, args, nargsf, kwnames);
 }
 
 /* --- DirectCall: the base type of synchronaut's decorated functions -------------- *
@@ -204,6 +279,9 @@ enum { KIND_NONE = 0, KIND_SYNC = 1, KIND_ASYNC = 2 };
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
+    /* The module state of the type's defining module: alive as long as this object
+     * (the object holds its type, a heap type holds its module). Not a reference. */
+    State *state;
     PyObject *direct_func; /* _direct_func: the function, when no option is set */
     int kind;              /* _fast_kind: which hot path applies (KIND_*) */
     PyObject *dict;
@@ -220,54 +298,67 @@ typedef struct {
     PyObject *options_here; /* _options_here */
 } DirectCall;
 
-/* The DirectCall type (set once by PyInit__speedups): _bound_type must subclass it. */
-static PyTypeObject *direct_call_type = NULL;
-
-/* A call of a decorated function. The two hot paths -- a decorated def called from
- * sync code, a decorated async def called inside asyncio -- are taken here; every
- * other case goes to the type's Python ``_call(*args, **kwargs)``, unchanged. */
+/* The generic call: the type's Python ``_call(*args, **kwargs)``, arguments unchanged. */
 static PyObject *
-direct_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
-                       PyObject *kwnames)
+direct_call_python(State *st, PyObject *callable, PyObject *const *args, size_t nargsf,
+                   PyObject *kwnames)
 {
-    DirectCall *self = (DirectCall *)callable;
-    PyObject *func = self->direct_func;
-    if (func != NULL && func != Py_None && self->kind != KIND_NONE) {
-        int in_loop = in_asyncio_loop();
-        if (in_loop < 0) {
-            return NULL;
-        }
-        if (self->kind == KIND_ASYNC) {
-            int in_trio = in_loop ? 0 : trio_running();
-            if (in_trio < 0) {
-                return NULL;
-            }
-            if (in_loop || in_trio) {
-                /* asyncio/Trio -> async: the coroutine, awaited in the caller's task. */
-                return PyObject_Vectorcall(func, args, nargsf, kwnames);
-            }
-        }
-        if (self->kind == KIND_SYNC && !in_loop) {
-            int trio = trio_running();
-            if (trio < 0) {
-                return NULL;
-            }
-            if (!trio) {
-                /* sync -> sync: a direct call (func is kept alive by self). */
-                Py_INCREF(func);
-                PyObject *result = resolve(PyObject_Vectorcall(func, args, nargsf, kwnames), func);
-                Py_DECREF(func);
-                return result;
-            }
-        }
-    }
-    PyObject *method = PyObject_GetAttr(callable, str_call);
+    PyObject *method = PyObject_GetAttr(callable, st->str_call);
     if (method == NULL) {
         return NULL;
     }
     PyObject *result = PyObject_Vectorcall(method, args, nargsf, kwnames);
     Py_DECREF(method);
     return result;
+}
+
+/* A call of a decorated function. The two hot paths -- a decorated def called from
+ * sync code, a decorated async def called inside asyncio or Trio -- are taken here;
+ * every other case goes to the type's Python ``_call(*args, **kwargs)``, unchanged. */
+static PyObject *
+direct_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                       PyObject *kwnames)
+{
+    DirectCall *self = (DirectCall *)callable;
+    State *st = self->state;
+    if (check_ready(st) < 0) {
+        return NULL;
+    }
+    int kind = self->kind;
+    if (self->direct_func == NULL || self->direct_func == Py_None || kind == KIND_NONE) {
+        return direct_call_python(st, callable, args, nargsf, kwnames);
+    }
+    /* Owned from here: the loop and Trio tests run Python code, which may set
+     * _direct_func (dropping the last reference to the old one). */
+    PyObject *func = Py_NewRef(self->direct_func);
+    PyObject *result;
+    int in_loop = in_asyncio_loop(st);
+    if (in_loop < 0) {
+        goto error;
+    }
+    int in_trio = in_loop ? TRIO_NO : trio_running(st);
+    if (in_trio < 0) {
+        goto error;
+    }
+    if (in_trio != TRIO_ASK_PYTHON) {
+        if (kind == KIND_ASYNC && (in_loop || in_trio)) {
+            /* asyncio/Trio -> async: the coroutine, awaited in the caller's task. */
+            result = PyObject_Vectorcall(func, args, nargsf, kwnames);
+            Py_DECREF(func);
+            return result;
+        }
+        if (kind == KIND_SYNC && !in_loop && !in_trio) {
+            /* sync -> sync: a direct call. */
+            result = resolve(st, PyObject_Vectorcall(func, args, nargsf, kwnames), func);
+            Py_DECREF(func);
+            return result;
+        }
+    }
+    Py_DECREF(func);
+    return direct_call_python(st, callable, args, nargsf, kwnames);
+error:
+    Py_DECREF(func);
+    return NULL;
 }
 
 /* A call of a bound form: the wrapper it was bound from, called with the instance (or
@@ -277,17 +368,20 @@ bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                       PyObject *kwnames)
 {
     DirectCall *self = (DirectCall *)callable;
-    PyObject *func = self->unbound, *target = self->target;
-    if (func == NULL || target == NULL) {
+    if (self->unbound == NULL || self->target == NULL) {
         PyErr_SetString(PyExc_TypeError, "a synchronaut bound form without its function");
         return NULL;
     }
+    /* Owned for the call: the callee runs Python code that could drop the fields'
+     * references (the form's __dict__ is its own, but its fields are writable from C
+     * subclasses and cleared by the garbage collector). */
+    PyObject *func = Py_NewRef(self->unbound), *target = Py_NewRef(self->target);
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
     /* The wrapper's own C call when its type calls through it (Python subclasses of
      * DirectCall do not all carry the vectorcall flag: this saves packing the
      * arguments into a tuple); a type with a Python __call__ goes the generic way. */
-    vectorcallfunc call = PyObject_TypeCheck(func, direct_call_type)
+    vectorcallfunc call = PyObject_TypeCheck(func, self->state->direct_call_type)
                                   && Py_TYPE(func)->tp_call == PyVectorcall_Call
                               ? ((DirectCall *)func)->vectorcall
                               : NULL;
@@ -300,14 +394,15 @@ bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
         result = call != NULL ? call(func, shifted, nargs + 1, kwnames)
                               : PyObject_Vectorcall(func, shifted, nargs + 1, kwnames);
         shifted[0] = saved;
-        return result;
+        goto done;
     }
     PyObject *small[8];
     PyObject **stack = small;
     if (total + 1 > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
         stack = PyMem_Malloc((size_t)(total + 1) * sizeof(PyObject *));
         if (stack == NULL) {
-            return PyErr_NoMemory();
+            result = PyErr_NoMemory();
+            goto done;
         }
     }
     stack[0] = target;
@@ -319,6 +414,9 @@ bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
     if (stack != small) {
         PyMem_Free(stack);
     }
+done:
+    Py_DECREF(func);
+    Py_DECREF(target);
     return result;
 }
 
@@ -352,14 +450,17 @@ direct_call_descr_get(PyObject *self_, PyObject *obj, PyObject *type)
     else {
         target = obj;
     }
-    PyTypeObject *bound_type = (PyTypeObject *)self->bound_type;
+    /* Owned around the allocation: it may run the garbage collector, and so
+     * finalizers that reset this wrapper's _bound_type. */
+    PyTypeObject *bound_type = (PyTypeObject *)Py_NewRef(self->bound_type);
     DirectCall *bound = (DirectCall *)bound_type->tp_alloc(bound_type, 0);
-    if (bound == NULL) {
-        return NULL;
+    if (bound != NULL) {
+        bound->vectorcall = bound_call_vectorcall;
+        bound->state = self->state;
+        bound->unbound = Py_NewRef(self_);
+        bound->target = Py_NewRef(target);
     }
-    bound->vectorcall = bound_call_vectorcall;
-    bound->unbound = Py_NewRef(self_);
-    bound->target = Py_NewRef(target);
+    Py_DECREF(bound_type);
     return (PyObject *)bound;
 }
 
@@ -376,8 +477,10 @@ direct_call_set_bound_type(DirectCall *self, PyObject *value, void *closure)
         Py_CLEAR(self->bound_type);
         return 0;
     }
-    /* Checked here, once: the descriptor allocates instances of it. */
-    if (!PyType_Check(value) || !PyType_IsSubtype((PyTypeObject *)value, direct_call_type)) {
+    /* Checked here, once: the descriptor allocates instances of it (of this
+     * interpreter's DirectCall, so that the bound forms find the same state). */
+    if (!PyType_Check(value)
+        || !PyType_IsSubtype((PyTypeObject *)value, self->state->direct_call_type)) {
         PyErr_SetString(PyExc_TypeError, "_bound_type must be None or a subclass of DirectCall");
         return -1;
     }
@@ -388,9 +491,14 @@ direct_call_set_bound_type(DirectCall *self, PyObject *value, void *closure)
 static PyObject *
 direct_call_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
+    State *st = state_of_type(type);
+    if (st == NULL) {
+        return NULL;
+    }
     DirectCall *self = (DirectCall *)type->tp_alloc(type, 0);
     if (self != NULL) {
         self->vectorcall = direct_call_vectorcall;
+        self->state = st;
     }
     return (PyObject *)self;
 }
@@ -502,16 +610,15 @@ static PyType_Spec direct_call_spec = {
 static PyObject *
 adopt(PyObject *module, PyObject *cls)
 {
-    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, direct_call_type)) {
+    PyTypeObject *base = module_state(module)->direct_call_type;
+    if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, base)) {
         PyErr_SetString(PyExc_TypeError, "adopt() takes a subclass of DirectCall");
         return NULL;
     }
     PyTypeObject *type = (PyTypeObject *)cls;
-    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE)
-        || type->tp_basicsize != direct_call_type->tp_basicsize || type->tp_itemsize != 0
-        || type->tp_dictoffset != direct_call_type->tp_dictoffset
-        || type->tp_weaklistoffset != direct_call_type->tp_weaklistoffset
-        || type->tp_del != NULL) {
+    if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || type->tp_basicsize != base->tp_basicsize
+        || type->tp_itemsize != 0 || type->tp_dictoffset != base->tp_dictoffset
+        || type->tp_weaklistoffset != base->tp_weaklistoffset || type->tp_del != NULL) {
         /* Fields of its own (__slots__) or a legacy finalizer: the generic one is right. */
         PyErr_Format(PyExc_TypeError, "%s adds fields to DirectCall: it cannot be adopted",
                      type->tp_name);
@@ -521,91 +628,163 @@ adopt(PyObject *module, PyObject *cls)
     Py_RETURN_NONE;
 }
 
-/* call_any's definition; its docstring is set by setup() from the Python one. */
-static PyMethodDef call_any_def = {
-    "call_any", (PyCFunction)(void (*)(void))call_any, METH_FASTCALL | METH_KEYWORDS, NULL,
-};
-
-/* setup(get_running_loop, python_call_any, resolve_coroutine, close_if_unstarted, doc)
- * -> the C call_any, documented with `doc` and belonging to module synchronaut_core. */
+/* setup(get_running_loop, python_call_any, resolve_coroutine, close_if_unstarted,
+ *       option_names, doc)
+ * -> the C call_any, documented with `doc` and belonging to module synchronaut_core.
+ * option_names: call_any's keyword-only parameters, read by _call.py from the Python
+ * definition -- a call naming one of them goes to Python; C keeps no list of its own. */
 static PyObject *
 setup(PyObject *module, PyObject *args)
 {
-    PyObject *loop_fn, *fallback, *resolver, *closer;
+    State *st = module_state(module);
+    PyObject *loop_fn, *fallback, *resolver, *closer, *names;
     const char *doc;
-    if (!PyArg_ParseTuple(args, "OOOOs:setup", &loop_fn, &fallback, &resolver, &closer, &doc)) {
+    if (!PyArg_ParseTuple(args, "OOOOO!s:setup", &loop_fn, &fallback, &resolver, &closer,
+                          &PyTuple_Type, &names, &doc)) {
         return NULL;
     }
-    if (call_any_def.ml_doc == NULL) {
-        /* Kept for the life of the process, like the function object it documents. */
-        char *copy = PyMem_RawMalloc(strlen(doc) + 1);
+    if (!PyCallable_Check(loop_fn) || !PyCallable_Check(fallback) || !PyCallable_Check(resolver)
+        || !PyCallable_Check(closer)) {
+        PyErr_SetString(PyExc_TypeError, "setup() takes four callables first");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(names, i))) {
+            PyErr_SetString(PyExc_TypeError, "setup(): option_names must be a tuple of str");
+            return NULL;
+        }
+    }
+    if (st->call_any_doc == NULL) {
+        /* Kept with the module, like the definition the function object points to (a
+         * second setup() -- a reload of _call -- keeps the first text). */
+        char *copy = PyMem_Malloc(strlen(doc) + 1);
         if (copy == NULL) {
             return PyErr_NoMemory();
         }
         strcpy(copy, doc);
-        call_any_def.ml_doc = copy;
+        st->call_any_doc = copy;
+        st->call_any_def.ml_name = "call_any";
+        st->call_any_def.ml_meth = (PyCFunction)(void (*)(void))call_any;
+        st->call_any_def.ml_flags = METH_FASTCALL | METH_KEYWORDS;
+        st->call_any_def.ml_doc = copy;
     }
-    Py_XSETREF(get_running_loop, Py_NewRef(loop_fn));
-    Py_XSETREF(py_call_any, Py_NewRef(fallback));
-    Py_XSETREF(py_resolve, Py_NewRef(resolver));
-    Py_XSETREF(py_close, Py_NewRef(closer));
+    Py_XSETREF(st->get_running_loop, Py_NewRef(loop_fn));
+    Py_XSETREF(st->py_call_any, Py_NewRef(fallback));
+    Py_XSETREF(st->py_resolve, Py_NewRef(resolver));
+    Py_XSETREF(st->py_close, Py_NewRef(closer));
+    Py_XSETREF(st->option_names, Py_NewRef(names));
     PyObject *module_name = PyUnicode_FromString("synchronaut_core");
     if (module_name == NULL) {
         return NULL;
     }
-    PyObject *function = PyCFunction_NewEx(&call_any_def, NULL, module_name);
+    PyObject *function = PyCFunction_NewEx(&st->call_any_def, module, module_name);
     Py_DECREF(module_name);
     return function;
 }
 
 static PyMethodDef methods[] = {
     {"setup", setup, METH_VARARGS,
-     "Install call_any's Python fallbacks and return the C call_any (once, from _call.py)."},
+     "Install call_any's Python fallbacks and option names; return the C call_any."},
     {"adopt", adopt, METH_O,
      "Deallocate instances of a field-less Python subclass of DirectCall with its C code."},
     {NULL, NULL, 0, NULL},
 };
 
+static int
+module_exec(PyObject *module)
+{
+    State *st = module_state(module);
+    if ((st->str_trio = PyUnicode_InternFromString("trio")) == NULL
+        || (st->str_sniffio = PyUnicode_InternFromString("sniffio")) == NULL
+        || (st->str_thread_local = PyUnicode_InternFromString("thread_local")) == NULL
+        || (st->str_name = PyUnicode_InternFromString("name")) == NULL
+        || (st->str_call = PyUnicode_InternFromString("_call")) == NULL) {
+        return -1;
+    }
+    PyObject *type = PyType_FromModuleAndSpec(module, &direct_call_spec, NULL);
+    if (type == NULL) {
+        return -1;
+    }
+    st->direct_call_type = (PyTypeObject *)type; /* the state's reference */
+    return PyModule_AddObjectRef(module, "DirectCall", type);
+}
+
+static int
+module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    State *st = module_state(module);
+    if (st == NULL) {
+        return 0;
+    }
+    Py_VISIT(st->get_running_loop);
+    Py_VISIT(st->py_call_any);
+    Py_VISIT(st->py_resolve);
+    Py_VISIT(st->py_close);
+    Py_VISIT(st->option_names);
+    Py_VISIT(st->direct_call_type);
+    return 0;
+}
+
+static int
+module_clear(PyObject *module)
+{
+    State *st = module_state(module);
+    if (st == NULL) {
+        return 0;
+    }
+    Py_CLEAR(st->get_running_loop);
+    Py_CLEAR(st->py_call_any);
+    Py_CLEAR(st->py_resolve);
+    Py_CLEAR(st->py_close);
+    Py_CLEAR(st->option_names);
+    Py_CLEAR(st->str_trio);
+    Py_CLEAR(st->str_sniffio);
+    Py_CLEAR(st->str_thread_local);
+    Py_CLEAR(st->str_name);
+    Py_CLEAR(st->str_call);
+    Py_CLEAR(st->direct_call_type);
+    return 0;
+}
+
+static void
+module_free(void *module)
+{
+    module_clear((PyObject *)module);
+    State *st = module_state((PyObject *)module);
+    if (st != NULL && st->call_any_doc != NULL) {
+        PyMem_Free(st->call_any_doc);
+        st->call_any_doc = NULL;
+    }
+}
+
+static PyModuleDef_Slot module_slots[] = {
+    {Py_mod_exec, module_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* All state is per module, every type a heap type of its module: safe in
+     * subinterpreters, including those with a GIL of their own. */
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    /* Relies on the GIL (_accelerator never imports it on a free-threaded build). */
+    {Py_mod_gil, Py_MOD_GIL_USED},
+#endif
+    {0, NULL},
+};
+
 static struct PyModuleDef module_def = {
-    PyModuleDef_HEAD_INIT, "synchronaut_core._speedups",
-    "C hot paths of synchronaut_core (optional; see _call.py).", -1, methods,
+    PyModuleDef_HEAD_INIT,
+    .m_name = "synchronaut_core._speedups",
+    .m_doc = "C hot paths of synchronaut_core (optional; see _call.py).",
+    .m_size = sizeof(State),
+    .m_methods = methods,
+    .m_slots = module_slots,
+    .m_traverse = module_traverse,
+    .m_clear = module_clear,
+    .m_free = module_free,
 };
 
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    static const char *names[N_OPTIONS] = {"timeout", "executor", "force_offload",
-                                           "thread_sensitive"};
-    str_trio = PyUnicode_InternFromString("trio");
-    str_sniffio = PyUnicode_InternFromString("sniffio");
-    str_thread_local = PyUnicode_InternFromString("thread_local");
-    str_name = PyUnicode_InternFromString("name");
-    str_call = PyUnicode_InternFromString("_call");
-    if (str_trio == NULL || str_sniffio == NULL || str_thread_local == NULL || str_name == NULL
-        || str_call == NULL) {
-        return NULL;
-    }
-    for (int i = 0; i < N_OPTIONS; i++) {
-        option_names[i] = PyUnicode_InternFromString(names[i]);
-        if (option_names[i] == NULL) {
-            return NULL;
-        }
-    }
-    PyObject *module = PyModule_Create(&module_def);
-    if (module == NULL) {
-        return NULL;
-    }
-    PyObject *type = PyType_FromSpec(&direct_call_spec);
-    if (type == NULL) {
-        Py_DECREF(module);
-        return NULL;
-    }
-    /* Kept for the life of the process (the module is never unloaded). */
-    direct_call_type = (PyTypeObject *)Py_NewRef(type);
-    if (PyModule_AddObject(module, "DirectCall", type) < 0) {
-        Py_DECREF(type);
-        Py_DECREF(module);
-        return NULL;
-    }
-    return module;
+    return PyModuleDef_Init(&module_def);
 }

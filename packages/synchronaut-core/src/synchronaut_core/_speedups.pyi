@@ -8,6 +8,7 @@ def setup(
     fallback: Callable[..., Any],
     resolve: Callable[[Any, Callable[..., Any]], Any],
     close_if_unstarted: Callable[[Any], None],
+    option_names: tuple[str, ...],
     doc: str,
     /,
 ) -> Callable[..., Any]: ...
