@@ -187,3 +187,24 @@ def test_the_switch_in_a_fresh_interpreter(name: str, value: str, loaded: bool) 
     assert out[:3] == [str(loaded), str(not loaded), str(loaded)]
     if not loaded:
         assert out[3] == f"disabled by {name}={value}"
+
+
+@pytest.mark.parametrize(
+    ("record", "switch", "skips"),
+    [
+        (None, None, False),  # nothing recorded: it should have loaded
+        ({"built": True, "reason": ""}, None, False),  # built: it should have loaded
+        ({"built": False, "reason": "C compiler failed: x"}, None, True),
+        ({"built": True, "reason": ""}, "SYNCHRONAUT_NO_EXTENSIONS=1", True),
+    ],
+)
+def test_not_loaded_skips_only_when_that_is_right(
+    monkeypatch: pytest.MonkeyPatch, record: dict[str, Any] | None, switch: str | None, skips: bool
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "_build_record", lambda: record)
+    monkeypatch.setattr(_accelerator, "_disabled_by", lambda environ=None: switch)
+    monkeypatch.setattr(_accelerator, "_free_threaded", lambda: False)
+    reason = _why_not_loaded()
+    assert (reason is not None) is skips
+    if record is not None and record["built"] is False:
+        assert reason is not None and "C compiler failed: x" in reason

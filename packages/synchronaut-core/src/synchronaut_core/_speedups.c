@@ -381,7 +381,8 @@ bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
     /* The wrapper's own C call when its type calls through it (Python subclasses of
      * DirectCall do not all carry the vectorcall flag: this saves packing the
      * arguments into a tuple); a type with a Python __call__ goes the generic way. */
-    vectorcallfunc call = PyObject_TypeCheck(func, self->state->direct_call_type)
+    PyTypeObject *base = self->state->direct_call_type; /* NULL once finalized */
+    vectorcallfunc call = base != NULL && PyObject_TypeCheck(func, base)
                                   && Py_TYPE(func)->tp_call == PyVectorcall_Call
                               ? ((DirectCall *)func)->vectorcall
                               : NULL;
@@ -611,6 +612,10 @@ static PyObject *
 adopt(PyObject *module, PyObject *cls)
 {
     PyTypeObject *base = module_state(module)->direct_call_type;
+    if (base == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "synchronaut_core._speedups is finalized");
+        return NULL;
+    }
     if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, base)) {
         PyErr_SetString(PyExc_TypeError, "adopt() takes a subclass of DirectCall");
         return NULL;
