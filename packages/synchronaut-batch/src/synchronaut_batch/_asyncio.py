@@ -19,6 +19,9 @@ from typing import Any
 from ._calls import _FATAL, _Call
 from ._pending import _Pending, _Taken
 
+#: Workers a batch makes between two chances for them to run (see ``_map_asyncio``).
+_READ_AHEAD = 256
+
 
 def _worker_count(total: int, limit: int | None) -> int:
     return total if limit is None else min(total, limit)
@@ -77,7 +80,7 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
         # failed (a worker cancelled between its steps, a call that swallowed the
         # cancellation, an eager task that ran before it was cancellable) -- then no
         # further call starts.
-        if errors:
+        if errors or stopping:
             return None
         try:
             taken = pending.take()
@@ -108,19 +111,29 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                     return
             taken = take()
 
+    # Set once the owner stops waiting for the workers (it was cancelled): a worker
+    # whose call swallowed the cancellation must not read and start the next entry
+    # -- with an endless iterator the owner would wait for it forever.
+    stopping = False
     loop = asyncio.get_running_loop()
-    while limit is None or len(tasks) < limit:
-        # Under an eager task factory a worker's first step runs inside create_task: a
-        # call failing before its first await has failed the batch already, and take()
-        # then gives None, so no further worker is made.
-        taken = take()
-        if taken is None:
-            break
-        tasks.append(loop.create_task(work(taken)))
     try:
+        while limit is None or len(tasks) < limit:
+            # Under an eager task factory a worker's first step runs inside
+            # create_task: a call failing before its first await has failed the batch
+            # already, and take() then gives None, so no further worker is made.
+            taken = take()
+            if taken is None:
+                break
+            tasks.append(loop.create_task(work(taken)))
+            if len(tasks) % _READ_AHEAD == 0:
+                # Without a limit every entry gets a worker, but the calls must start
+                # as the input is read, not once it is read to its end (an endless
+                # iterator would never start one): let the workers made so far run.
+                await asyncio.sleep(0)
         if tasks:
             await asyncio.wait(tasks)
     finally:
+        stopping = True
         await _cancel_and_wait(tasks)  # only does work if we were cancelled
     if errors:
         error = errors[0]

@@ -97,13 +97,16 @@ def parallel_map(
     raises ``TypeError``/``ValueError`` naming it (``calls[3]: ...``). Any other
     iterable -- a generator of a million calls -- is read lazily, one entry as a
     worker is free for it (with ``max_concurrency=N``, at most N entries ahead of
-    the calls that finished), each checked as it is read: a bad one, or an
-    exception from the iterator, fails the batch like a call's failure would
-    (whatever ``return_exceptions`` says), naming its position; no call after it
-    starts (those before it ran, or, still waiting for a thread, were cancelled). The iterator is read in the thread that runs the batch (for
-    sync code synchronaut's background loop), so it must not block. Never more
-    than ``max_concurrency`` tasks exist; the results list is the batch's only
-    memory that grows with it.
+    the calls that finished), each checked as it is read: a bad one fails the
+    batch like a call's failure would (whatever ``return_exceptions`` says) with
+    an error naming its position, an exception from the iterator fails it as
+    raised; no call after it starts (those before it ran, or, still waiting for a
+    thread, were cancelled). The iterator is read in the thread that runs the
+    batch, inside its tasks -- for sync code on synchronaut's background loop, not
+    the caller's thread -- so it must not block nor be bound to the caller's
+    thread, and synchronaut calls made inside it see async code. Never more than
+    ``max_concurrency`` tasks exist; the results list is the batch's only memory
+    that grows with it.
     """
     checked_executor = _check_executor(executor)
     limit = _check_max_concurrency(max_concurrency)

@@ -37,6 +37,9 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
     """
     results: list[Any] = []
     errors: list[BaseException] = []
+    # A worker found the caller's scope cancelled and took no further call: the
+    # results are incomplete and must not be returned (see the end).
+    cut_short = False
 
     async with trio.open_nursery() as nursery:
 
@@ -47,9 +50,14 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
 
         def take() -> _Taken | None:
             # The next call and its result slot, or None: none left, or the batch has
-            # failed -- Trio delivers the nursery's cancellation only at a checkpoint,
-            # and a call started now would run up to its first one.
+            # failed or the caller's scope is cancelled (a call swallowed it) -- Trio
+            # delivers a cancellation only at a checkpoint, and a call started now
+            # would run up to its first one.
+            nonlocal cut_short
             if errors:
+                return None
+            if trio.current_effective_deadline() == -math.inf:
+                cut_short = True
                 return None
             try:
                 taken = pending.take()
@@ -103,6 +111,11 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
             raise error
         finally:
             del error
+    if cut_short:
+        # Every call in flight returned normally (one swallowed its Cancelled), so the
+        # nursery raised nothing: the caller's scope is cancelled, and this checkpoint
+        # raises that Cancelled rather than return a short list.
+        await trio.lowlevel.checkpoint()
     return results
 
 
