@@ -42,6 +42,9 @@ specs = st.builds(
 )
 batches = st.lists(specs, max_size=12)
 limits = st.one_of(st.none(), st.integers(min_value=1, max_value=4))
+# parallel_map reads a list or tuple in place and any other iterable lazily: both ways
+# must give the same outcomes.
+forms = st.sampled_from(["list", "tuple", "iterator"])
 
 SLOW = 0.002
 HANG_TIMEOUT = 0.02
@@ -77,6 +80,14 @@ def build(batch: list[Spec]) -> list[Any]:
     return calls
 
 
+def shaped(calls: list[Any], form: str) -> Any:
+    if form == "tuple":
+        return tuple(calls)
+    if form == "iterator":
+        return (call for call in calls)
+    return calls
+
+
 def check_outcome(index: int, spec: Spec, outcome: Any) -> None:
     if spec.behaviour == "value":
         assert outcome == index * 10
@@ -103,14 +114,16 @@ PROPERTY_SETTINGS = settings(
 
 
 @PROPERTY_SETTINGS
-@given(batch=batches, limit=limits)
+@given(batch=batches, limit=limits, form=forms)
 def test_returned_exceptions_stay_in_their_positions(
-    mode: Mode, batch: list[Spec], limit: int | None
+    mode: Mode, batch: list[Spec], limit: int | None, form: str
 ) -> None:
     RELEASE.clear()
     try:
         results = mode.call(
-            lambda: parallel_map(build(batch), return_exceptions=True, max_concurrency=limit)
+            lambda: parallel_map(
+                shaped(build(batch), form), return_exceptions=True, max_concurrency=limit
+            )
         )
     finally:
         RELEASE.set()
@@ -121,14 +134,14 @@ def test_returned_exceptions_stay_in_their_positions(
 
 
 @PROPERTY_SETTINGS
-@given(batch=batches, limit=limits)
+@given(batch=batches, limit=limits, form=forms)
 def test_without_return_exceptions_a_failure_of_the_batch_propagates(
-    mode: Mode, batch: list[Spec], limit: int | None
+    mode: Mode, batch: list[Spec], limit: int | None, form: str
 ) -> None:
     RELEASE.clear()
     error: BaseException | None = None
     try:
-        results = mode.call(lambda: parallel_map(build(batch), max_concurrency=limit))
+        results = mode.call(lambda: parallel_map(shaped(build(batch), form), max_concurrency=limit))
     except (Failure, CallAnyTimeout) as exc:
         error = exc
     finally:

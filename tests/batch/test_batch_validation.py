@@ -101,16 +101,57 @@ def test_a_bad_entry_is_named_and_nothing_starts(
     assert STARTED == []
 
 
-def test_a_bad_entry_late_in_a_generator_is_caught_before_anything_starts(mode: Mode) -> None:
+def test_a_bad_entry_late_in_a_generator_is_named_and_read_lazily(mode: Mode) -> None:
+    # An iterator is read as the batch goes: none of the calls after the bad entry
+    # starts, the error names its position. The bad entry is read when one of the two
+    # workers is done with its call; the other worker's call may be cancelled before
+    # it starts (a sync call still queued), so one of the 50 may be missing.
+    read: list[int] = []
+
     def calls() -> Any:
-        for i in range(1000):
+        for i in range(50):
+            read.append(i)
             yield good(i)
         yield (record, "not a tuple", {}, None)
+        read.append(-1)  # never reached: the batch stops reading at the bad entry
+        yield good(51)
 
-    with pytest.raises(TypeError, match=re.escape("calls[1000]: args must be a tuple")):
-        mode.call(lambda: parallel_map(calls(), max_concurrency=2))
+    with pytest.raises(TypeError, match=re.escape("calls[50]: args must be a tuple")):
+        mode.call(lambda: parallel_map(calls(), max_concurrency=2, return_exceptions=True))
 
-    assert STARTED == []
+    if not mode.is_async:
+        # Sync code reads its iterator in full, in its own thread, then checks it:
+        # nothing starts.
+        assert read == [*range(50), -1]
+        assert STARTED == []
+        return
+    assert read == list(range(50))
+    assert set(STARTED) <= set(range(50))
+    assert len(STARTED) >= 49
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7])
+def test_an_iterator_is_consumed_lazily_within_max_concurrency(mode: Mode, limit: int) -> None:
+    # While call i runs, at most `limit` entries past the finished calls were read.
+    if not mode.is_async:
+        pytest.skip("sync code reads its iterator in full first, in its own thread")
+    read: list[int] = []
+    ahead: list[int] = []
+
+    def probe(i: int) -> int:
+        ahead.append(len(read) - len(done))
+        done.append(i)
+        return i
+
+    done: list[int] = []
+
+    def calls() -> Any:
+        for i in range(40):
+            read.append(i)
+            yield (probe, (i,), {}, None)
+
+    assert mode.call(lambda: parallel_map(calls(), max_concurrency=limit)) == list(range(40))
+    assert max(ahead) <= limit
 
 
 def test_parallel_iter_checks_its_input_the_same_way(mode: Mode) -> None:

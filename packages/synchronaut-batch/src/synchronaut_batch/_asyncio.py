@@ -1,8 +1,8 @@
 """A batch on an asyncio loop (uvloop included): worker tasks that take calls in order.
 
 Everything here runs on one event loop's thread -- the caller's loop, or, for a
-sync caller, synchronaut's background loop -- so the workers share the iterator of
-pending calls and the results list without locks: nothing is touched between two
+sync caller, synchronaut's background loop -- so the workers share the pending
+calls and the results list without locks: nothing is touched between two
 ``await``s by anyone else. Each worker awaits one call at a time through the core's
 ``CallOptions``: a sync function is offloaded to the executor, a coroutine runs in
 the worker task itself. So a batch never holds more tasks than workers, and at most
@@ -17,6 +17,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._calls import _FATAL, _Call
+from ._pending import _Pending, _Taken
+
+#: Workers a batch makes between two chances for them to run (see ``_map_asyncio``).
+_READ_AHEAD = 256
 
 
 def _worker_count(total: int, limit: int | None) -> int:
@@ -44,30 +48,57 @@ async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
         raise interrupted
 
 
-async def _map_asyncio(calls: list[_Call], return_exceptions: bool, limit: int | None) -> list[Any]:
-    """Run ``calls`` concurrently on the running loop; results in input order.
+async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | None) -> list[Any]:
+    """Run the ``pending`` calls concurrently on the running loop; results in input order.
+
+    A worker is started for each call while fewer than ``limit`` run (all of them
+    when ``limit`` is None); each worker then takes the next call nobody has started,
+    so the input is read as the batch goes and at most ``limit`` tasks exist.
 
     With ``return_exceptions`` false, the first failure cancels every other worker
     (a coroutine gets ``CancelledError`` where it waits; a sync call still queued in
     the executor is taken back; one already running in a thread is abandoned), waits
-    for them, and is re-raised as it was, traceback included.
+    for them, and is re-raised as it was, traceback included. A bad entry read
+    lazily, or an exception from the caller's iterator, fails the batch the same way
+    whatever ``return_exceptions`` says: it is not the outcome of a call.
     """
-    results: list[Any] = [None] * len(calls)
-    if not calls:
-        return results
-    pending = iter(enumerate(calls))
+    results: list[Any] = []
     errors: list[BaseException] = []
     tasks: list[asyncio.Task[None]] = []
 
-    async def work() -> None:
-        # One worker task: take the next call nobody has started, await it, repeat.
-        for index, (func, args, kwargs, options) in pending:
+    def fail(exc: BaseException) -> None:
+        # Kept, not raised out of a task, so that KeyboardInterrupt and SystemExit
+        # from user code also reach the owner, once.
+        errors.append(exc)
+        current = asyncio.current_task()
+        for task in tasks:
+            if task is not current:
+                task.cancel()
+
+    def take() -> _Taken | None:
+        # The next call and its result slot, or None: none left, or the batch has
+        # failed (a worker cancelled between its steps, a call that swallowed the
+        # cancellation, an eager task that ran before it was cancellable) -- then no
+        # further call starts.
+        if errors or stopping:
+            return None
+        try:
+            taken = pending.take()
+        except BaseException as exc:
+            fail(exc)
+            return None
+        if taken is not None:
+            results.append(None)  # calls are taken in order: its index is this slot
+        return taken
+
+    async def work(taken: _Taken | None) -> None:
+        # One worker task: await one call, take the next one nobody has started, repeat.
+        while taken is not None:
             if errors:
-                # The batch has failed: this worker was cancelled before it could see
-                # it (the failure came between its steps), or its call swallowed the
-                # cancellation, or -- eager tasks -- it ran before it was cancellable.
-                # The call just taken is dropped, never started.
+                # The batch failed after this worker was given its first call and
+                # before it ran: the call is dropped, never started.
                 return
+            index, func, args, kwargs, options = taken
             try:
                 results[index] = await options(func, *args, **kwargs)
             except asyncio.CancelledError:
@@ -75,27 +106,34 @@ async def _map_asyncio(calls: list[_Call], return_exceptions: bool, limit: int |
             except BaseException as exc:
                 if return_exceptions and isinstance(exc, Exception):
                     results[index] = exc
-                    continue
-                # Caught rather than raised out of the task, so that KeyboardInterrupt
-                # and SystemExit from user code also reach the owner, once.
-                errors.append(exc)
-                current = asyncio.current_task()
-                for task in tasks:
-                    if task is not current:
-                        task.cancel()
-                return
+                else:
+                    fail(exc)
+                    return
+            taken = take()
 
+    # Set once the owner stops waiting for the workers (it was cancelled): a worker
+    # whose call swallowed the cancellation must not read and start the next entry
+    # -- with an endless iterator the owner would wait for it forever.
+    stopping = False
     loop = asyncio.get_running_loop()
-    for _ in range(_worker_count(len(calls), limit)):
-        if errors:
+    try:
+        while limit is None or len(tasks) < limit:
             # Under an eager task factory a worker's first step runs inside
             # create_task: a call failing before its first await has failed the batch
-            # already, and the workers not made yet must not be.
-            break
-        tasks.append(loop.create_task(work()))
-    try:
-        await asyncio.wait(tasks)
+            # already, and take() then gives None, so no further worker is made.
+            taken = take()
+            if taken is None:
+                break
+            tasks.append(loop.create_task(work(taken)))
+            if len(tasks) % _READ_AHEAD == 0:
+                # Without a limit every entry gets a worker, but the calls must start
+                # as the input is read, not once it is read to its end (an endless
+                # iterator would never start one): let the workers made so far run.
+                await asyncio.sleep(0)
+        if tasks:
+            await asyncio.wait(tasks)
     finally:
+        stopping = True
         await _cancel_and_wait(tasks)  # only does work if we were cancelled
     if errors:
         error = errors[0]
@@ -108,7 +146,7 @@ async def _map_asyncio(calls: list[_Call], return_exceptions: bool, limit: int |
 
 
 async def _map_boxed(
-    calls: list[_Call], return_exceptions: bool, limit: int | None
+    pending: _Pending, return_exceptions: bool, limit: int | None
 ) -> tuple[list[Any] | None, BaseException | None]:
     """``_map_asyncio`` for a sync caller: the batch's error is returned, not raised.
 
@@ -117,7 +155,7 @@ async def _map_boxed(
     background loop; returned instead, the sync caller re-raises it in its own thread.
     """
     try:
-        return await _map_asyncio(calls, return_exceptions, limit), None
+        return await _map_asyncio(pending, return_exceptions, limit), None
     except asyncio.CancelledError:
         raise
     except BaseException as exc:

@@ -10,6 +10,7 @@ from synchronaut_core import CallOptions, current_async_library
 
 from ._calls import _Call, _check_funcs
 from ._map import _run_batch
+from ._pending import _Pending
 
 __all__ = ["call_map"]
 
@@ -38,7 +39,8 @@ def call_map(
     """
     checked = _check_funcs(funcs)
     options = CallOptions(timeout=timeout, executor=executor)
-    if current_async_library() is None:
+    library = current_async_library()
+    if library is None:
         return [options(func, *args, **kwargs) for func in checked]
     calls: list[_Call] = [(func, args, kwargs, options) for func in checked]
-    return _run_batch(calls, False, None)
+    return _run_batch(library, _Pending.of_checked(calls), False, None)

@@ -1,9 +1,10 @@
-"""Checking a batch before it starts: every entry, every option, with its position named.
+"""Checking a batch's entries: every entry, every option, with its position named.
 
-A batch is read in full and checked here, in the caller's thread, before any call
-starts: a bad entry at position 99 999 must not leave 99 999 calls already running.
-The checked batch is a list of :data:`_Call` tuples whose ``CallOptions`` carry the
-entry's timeout and the batch's executor.
+``_Checker`` checks one entry; ``_check_calls`` reads a whole batch and checks it in
+the caller's thread before any call starts (``parallel_iter``), and ``_pending``
+hands the entries of a ``parallel_map`` out one at a time. A checked entry is a
+:data:`_Call` tuple whose ``CallOptions`` carry the entry's timeout and the batch's
+executor.
 """
 
 from __future__ import annotations
@@ -66,44 +67,63 @@ def _iterate(name: str, items: object, shape: str) -> Iterable[Any]:
     return items  # pyright: ignore[reportUnknownVariableType]
 
 
-def _check_calls(calls: object, executor: Executor | None) -> list[_Call]:
-    """Read ``calls`` in full and check every entry; ``TypeError``/``ValueError`` name it.
+class _Checker:
+    """Checks one entry at a time; entries sharing a timeout share one ``CallOptions``.
 
-    Entries sharing a timeout share one ``CallOptions`` (a batch of 100 000 calls with
-    the same timeout allocates one).
+    A batch of 100 000 calls with the same timeout allocates one ``CallOptions``.
     """
-    options: dict[tuple[type, float | None], CallOptions] = {}
-    checked: list[_Call] = []
-    for index, entry in enumerate(_iterate("calls", calls, _SHAPE + " entries")):
-        where = f"calls[{index}]"
+
+    __slots__ = ("_executor", "_options")
+
+    def __init__(self, executor: Executor | None) -> None:
+        self._executor = executor
+        self._options: dict[tuple[type, float | None], CallOptions] = {}
+
+    def check(self, index: int, entry: object) -> _Call:
+        """Entry ``index`` as a :data:`_Call`; ``TypeError``/``ValueError`` name it."""
+        # Every call of a batch goes through here: the position's text is made only
+        # for a message.
         if not isinstance(entry, tuple):
+            where = f"calls[{index}]"
             raise TypeError(f"{where}: expected {_SHAPE}, got {type(entry).__name__} {entry!r}")
         items = cast("tuple[Any, ...]", entry)
         if len(items) != 4:
+            where = f"calls[{index}]"
             raise TypeError(f"{where}: expected {_SHAPE}, got a {len(items)}-tuple")
         func, args, kwargs, timeout = items
         if not callable(func):
+            where = f"calls[{index}]"
             raise TypeError(f"{where}: func must be callable, got {func!r} ({type(func).__name__})")
         if not isinstance(args, tuple):
             raise TypeError(
-                f"{where}: args must be a tuple (write (x,) for one argument), "
+                f"calls[{index}]: args must be a tuple (write (x,) for one argument), "
                 f"got {type(args).__name__} {args!r}"
             )
         if not isinstance(kwargs, dict):
             raise TypeError(
-                f"{where}: kwargs must be a dict (write {{}} for none), "
+                f"calls[{index}]: kwargs must be a dict (write {{}} for none), "
                 f"got {type(kwargs).__name__} {kwargs!r}"
             )
         for key in cast("dict[Any, Any]", kwargs):
             if not isinstance(key, str):
-                raise TypeError(f"{where}: kwargs keys must be str, got {key!r}")
-        seconds = _check_timeout(where, timeout)
+                raise TypeError(f"calls[{index}]: kwargs keys must be str, got {key!r}")
+        seconds = None if timeout is None else _check_timeout(f"calls[{index}]", timeout)
         option_key = (type(seconds), seconds)  # 1 and 1.0 differ in messages ("after 1s")
-        bound = options.get(option_key)
+        bound = self._options.get(option_key)
         if bound is None:
-            bound = options[option_key] = CallOptions(timeout=seconds, executor=executor)
-        checked.append((func, cast("tuple[Any, ...]", args), cast("dict[str, Any]", kwargs), bound))
-    return checked
+            bound = self._options[option_key] = CallOptions(
+                timeout=seconds, executor=self._executor
+            )
+        return (func, cast("tuple[Any, ...]", args), cast("dict[str, Any]", kwargs), bound)
+
+
+def _check_calls(calls: object, executor: Executor | None) -> list[_Call]:
+    """Read ``calls`` in full and check every entry; ``TypeError``/``ValueError`` name it."""
+    checker = _Checker(executor)
+    return [
+        checker.check(index, entry)
+        for index, entry in enumerate(_iterate("calls", calls, _SHAPE + " entries"))
+    ]
 
 
 def _check_funcs(funcs: object) -> list[Callable[..., Any]]:

@@ -9,28 +9,29 @@ from typing import Any
 from synchronaut_core import call_sync, current_async_library
 
 from . import _asyncio
-from ._calls import CallSpec, _Call, _check_calls, _check_executor, _check_max_concurrency
+from ._calls import _SHAPE, CallSpec, _check_executor, _check_max_concurrency, _iterate
+from ._pending import _Pending
 
 __all__ = ["parallel_map"]
 
 
-def _run_batch(calls: list[_Call], return_exceptions: bool, limit: int | None) -> Any:
-    """Where the caller is decides the form: an awaitable in async code, the list in sync."""
-    library = current_async_library()
+def _run_batch(
+    library: str | None, pending: _Pending, return_exceptions: bool, limit: int | None
+) -> Any:
+    """Where the caller is (``library``, None for sync code) decides the form: an
+    awaitable in async code, the list in sync."""
     if library == "asyncio":
-        return _asyncio._map_asyncio(calls, return_exceptions, limit)
+        return _asyncio._map_asyncio(pending, return_exceptions, limit)
     if library == "trio":
         from ._trio import _map_trio  # only ever imported while Trio runs
 
-        return _map_trio(calls, return_exceptions, limit)
-    if not calls:
-        return []
+        return _map_trio(pending, return_exceptions, limit)
     # Sync code: the whole batch is one coroutine on the loop synchronaut picks for
     # this thread (the background loop, or by loop affinity the asyncio loop or Trio
     # run that offloaded it), so coroutines run there together (not one blocked
     # thread each) and sync functions go to the executor; this thread blocks until
     # the list is ready.
-    results, error = call_sync(_map_boxed, calls, return_exceptions, limit)
+    results, error = call_sync(_map_boxed, pending, return_exceptions, limit)
     if error is not None:
         try:
             raise error
@@ -40,7 +41,7 @@ def _run_batch(calls: list[_Call], return_exceptions: bool, limit: int | None) -
 
 
 async def _map_boxed(
-    calls: list[_Call], return_exceptions: bool, limit: int | None
+    pending: _Pending, return_exceptions: bool, limit: int | None
 ) -> tuple[list[Any] | None, BaseException | None]:
     """The batch for a sync caller, on whichever library runs it; errors returned.
 
@@ -53,12 +54,12 @@ async def _map_boxed(
         from ._trio import _map_trio
 
         try:
-            return await _map_trio(calls, return_exceptions, limit), None
+            return await _map_trio(pending, return_exceptions, limit), None
         except trio.Cancelled:
             raise
         except BaseException as exc:
             return None, exc
-    return await _asyncio._map_boxed(calls, return_exceptions, limit)
+    return await _asyncio._map_boxed(pending, return_exceptions, limit)
 
 
 def parallel_map(
@@ -92,13 +93,30 @@ def parallel_map(
     - ``max_concurrency=N``: at most N calls are in flight (N tasks, at most N
       executor futures); the next call starts as one finishes.
 
-    ``calls`` (any iterable) is read in full and checked before any call starts:
-    an entry that is not a 4-tuple, a non-callable ``func``, ``args`` that is not
-    a tuple, ``kwargs`` that is not a dict with str keys or a bad ``timeout``
-    raises ``TypeError``/``ValueError`` naming it (``calls[3]: ...``). Only the
-    input tuples are held all at once, never more than ``max_concurrency`` tasks.
+    ``calls`` is not copied. A list or tuple is checked in full before any call
+    starts: an entry that is not a 4-tuple, a non-callable ``func``, ``args`` that
+    is not a tuple, ``kwargs`` that is not a dict with str keys or a bad ``timeout``
+    raises ``TypeError``/``ValueError`` naming it (``calls[3]: ...``). Any other
+    iterable in sync code is read into a list in the caller's thread first (its
+    entries may be bound to that thread -- a database cursor -- or call synchronaut
+    themselves, which must see sync code there) and checked the same way. In async
+    code any other iterable -- a generator of a million calls -- is read lazily, on
+    the caller's loop, one entry as a worker is free for it (with
+    ``max_concurrency=N``, at most N entries ahead of the calls that finished), each
+    checked as it is read: a bad one fails the batch like a call's failure would
+    (whatever ``return_exceptions`` says) with an error naming its position, an
+    exception from the iterator fails it as raised; no call after it starts (those
+    before it ran, or, still waiting for a thread, were cancelled). Such an
+    iterator must not block the loop. Never more than ``max_concurrency`` tasks
+    exist; the results list is the batch's only memory that grows with it.
     """
     checked_executor = _check_executor(executor)
     limit = _check_max_concurrency(max_concurrency)
-    checked = _check_calls(calls, checked_executor)
-    return _run_batch(checked, bool(return_exceptions), limit)
+    library = current_async_library()
+    if library is None and not isinstance(calls, (list, tuple)):
+        # Sync code: the batch runs on another thread (synchronaut's background loop,
+        # or the loop this thread was offloaded from), but the caller's iterator
+        # belongs to this thread -- read it here, before any call starts.
+        calls = list(_iterate("calls", calls, _SHAPE + " entries"))
+    pending = _Pending.of_calls(calls, checked_executor)
+    return _run_batch(library, pending, bool(return_exceptions), limit)

@@ -17,36 +17,80 @@ from typing import Any
 import trio
 
 from ._calls import _FATAL, _Call
+from ._pending import _Pending, _Taken
 
 
 def _worker_count(total: int, limit: int | None) -> int:
     return total if limit is None else min(total, limit)
 
 
-async def _map_trio(calls: list[_Call], return_exceptions: bool, limit: int | None) -> list[Any]:
-    """Run ``calls`` concurrently in a nursery; results in input order.
+async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | None) -> list[Any]:
+    """Run the ``pending`` calls concurrently in a nursery; results in input order.
 
-    With ``return_exceptions`` false, the first failure cancels the nursery (every
-    other call gets ``trio.Cancelled`` where it waits; a sync call waiting for a
-    thread or queued in the executor never starts) and is re-raised as it was -- not
-    wrapped in an exception group.
+    Like ``_asyncio._map_asyncio``, at most ``limit`` workers, each taking the next
+    call nobody has started; here each worker spawns the next one (see ``work``). With
+    ``return_exceptions`` false, the first failure cancels the nursery (every other
+    call gets ``trio.Cancelled`` where it waits; a sync call waiting for a thread or
+    queued in the executor never starts) and is re-raised as it was -- not wrapped
+    in an exception group. A bad entry read lazily, or an exception from the
+    caller's iterator, fails the batch the same way.
     """
-    results: list[Any] = [None] * len(calls)
-    if not calls:
-        return results
-    pending = iter(enumerate(calls))
+    results: list[Any] = []
     errors: list[BaseException] = []
+    # A worker found the caller's scope cancelled and took no further call: the
+    # results are incomplete and must not be returned (see the end).
+    cut_short = False
 
     async with trio.open_nursery() as nursery:
 
+        def fail(exc: BaseException) -> None:
+            # Kept out of the nursery, which would wrap it in a group.
+            errors.append(exc)
+            nursery.cancel_scope.cancel()
+
+        def take() -> _Taken | None:
+            # The next call and its result slot, or None: none left, or the batch has
+            # failed or the caller's scope is cancelled (a call swallowed it) -- Trio
+            # delivers a cancellation only at a checkpoint, and a call started now
+            # would run up to its first one.
+            nonlocal cut_short
+            if errors:
+                return None
+            if trio.current_effective_deadline() == -math.inf:
+                cut_short = True
+                return None
+            try:
+                taken = pending.take()
+            except BaseException as exc:
+                fail(exc)
+                return None
+            if taken is not None:
+                results.append(None)  # calls are taken in order: its index is this slot
+            return taken
+
+        workers = 0
+
+        def spawn() -> None:
+            nonlocal workers
+            workers += 1
+            nursery.start_soon(work)
+
         async def work() -> None:
-            # One worker task: take the next call nobody has started, await it, repeat.
-            for index, (func, args, kwargs, options) in pending:
+            # A worker takes its first call when it first runs, not when it is
+            # spawned: Trio runs new tasks in no particular order, and calls must
+            # start in input order (a call failing before its first checkpoint then
+            # stops the batch before any later call starts). Before running that
+            # call it spawns the next worker, while fewer than ``limit`` exist: the
+            # input's length need not be known (an iterator is read as we go).
+            taken = take()
+            if taken is not None and (limit is None or workers < limit):
+                spawn()
+            while taken is not None:
                 if errors:
-                    # The nursery is cancelled, but Trio delivers that only at a
-                    # checkpoint: a call started now would run up to its first one
-                    # (all of it, if it has none). The call just taken is dropped.
+                    # The batch failed after this worker took its call and before
+                    # the call ran: the call is dropped, never started.
                     return
+                index, func, args, kwargs, options = taken
                 try:
                     results[index] = await options(func, *args, **kwargs)
                 except trio.Cancelled:
@@ -54,14 +98,12 @@ async def _map_trio(calls: list[_Call], return_exceptions: bool, limit: int | No
                 except BaseException as exc:
                     if return_exceptions and isinstance(exc, Exception):
                         results[index] = exc
-                        continue
-                    # Kept out of the nursery, which would wrap it in a group.
-                    errors.append(exc)
-                    nursery.cancel_scope.cancel()
-                    return
+                    else:
+                        fail(exc)
+                        return
+                taken = take()
 
-        for _ in range(_worker_count(len(calls), limit)):
-            nursery.start_soon(work)
+        spawn()
     if errors:
         error = errors[0]
         errors.clear()
@@ -69,6 +111,11 @@ async def _map_trio(calls: list[_Call], return_exceptions: bool, limit: int | No
             raise error
         finally:
             del error
+    if cut_short:
+        # Every call in flight returned normally (one swallowed its Cancelled), so the
+        # nursery raised nothing: the caller's scope is cancelled, and this checkpoint
+        # raises that Cancelled rather than return a short list.
+        await trio.lowlevel.checkpoint()
     return results
 
 

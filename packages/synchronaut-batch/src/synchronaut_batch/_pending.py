@@ -1,0 +1,82 @@
+"""The calls of one ``parallel_map`` batch, handed out one at a time, in order.
+
+A batch of a million calls must not cost a second copy of its input: nothing here
+copies it. A list or tuple is checked in full when the batch is made -- in the
+caller's thread, before any call starts, so a bad entry at position 99 999 leaves
+no call running -- and then read in place. Any other iterable (a generator of a
+million 4-tuples) is read lazily, one entry each time a worker is free for a call,
+and each entry is checked as it is read: a bad one fails the batch with an error
+naming its position, after the calls before it have started.
+
+Only the thread that runs the batch's workers calls :meth:`_Pending.take` (the
+caller's loop thread, Trio thread, or synchronaut's background loop for sync code),
+one worker at a time between two ``await``s, so the reading needs no lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from typing import Any, TypeAlias
+
+from synchronaut_core import CallOptions
+
+from ._calls import _SHAPE, _Call, _Checker, _iterate
+
+#: A call handed to a worker: its position in the batch, then the checked entry.
+_Taken: TypeAlias = tuple[int, Callable[..., Any], tuple[Any, ...], dict[str, Any], CallOptions]
+
+
+class _Pending:
+    """The calls of a batch not yet handed to a worker."""
+
+    __slots__ = ("_checker", "_entries", "_next")
+
+    def __init__(self, entries: Iterator[Any], checker: _Checker | None) -> None:
+        self._entries = entries
+        # None: the entries are checked ``_Call`` tuples already (``call_map``).
+        self._checker = checker
+        self._next = 0
+
+    @classmethod
+    def of_calls(cls, calls: object, executor: Executor | None) -> _Pending:
+        """A user's ``calls``; a list or tuple is checked in full now, without a copy.
+
+        Raises ``TypeError``/``ValueError`` naming ``calls[i]`` for a bad entry of a
+        list or tuple, ``TypeError`` if ``calls`` is not an iterable at all.
+        """
+        source = _iterate("calls", calls, _SHAPE + " entries")
+        checker = _Checker(executor)
+        if isinstance(source, (list, tuple)):
+            for index, entry in enumerate(source):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
+                checker.check(index, entry)
+        return cls(iter(source), checker)
+
+    @classmethod
+    def of_checked(cls, calls: Iterable[_Call]) -> _Pending:
+        """Entries checked already (``call_map`` makes its own)."""
+        return cls(iter(calls), None)
+
+    def take(self) -> _Taken | None:
+        """The next call, or ``None`` when there is none left.
+
+        Raises what checking the entry raises (``TypeError``/``ValueError`` naming its
+        position) and whatever the caller's iterator raises. A list's entry is checked
+        again here -- the same few ``isinstance`` tests -- so that a list changed while
+        its batch runs cannot slip an unchecked entry in.
+        """
+        entry = next(self._entries, _END)
+        if entry is _END:
+            return None
+        index = self._next
+        self._next = index + 1
+        checker = self._checker
+        if checker is None:
+            func, args, kwargs, options = entry
+        else:
+            func, args, kwargs, options = checker.check(index, entry)
+        return index, func, args, kwargs, options
+
+
+#: What ``next`` gives for an exhausted iterator (no entry is ever this object).
+_END: Any = object()
