@@ -5,6 +5,8 @@ The package is complete without it (pure Python, same behaviour). The wheel is p
 
 - ``SYNCHRONAUT_NO_EXTENSIONS`` is set to anything but ``0`` or empty (or the older
   ``SYNCHRONAUT_PURE_PYTHON`` is set) at build time, or
+- the building Python is free-threaded (3.13t, 3.14t): ``_accelerator`` never loads the
+  extension there (it needs the GIL), so a compiled file would be dead weight, or
 - the C compiler fails or is missing (``CC=/nonexistent`` shows it).
 
 Otherwise the wheel is tagged for the building interpreter (``cp312-cp312-linux_x86_64``;
@@ -96,6 +98,8 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         switch = _disabled_by()
         if switch:
             reason = f"disabled at build time by {switch}"
+        elif sysconfig.get_config_var("Py_GIL_DISABLED"):
+            reason = "free-threaded Python: the accelerator is never loaded there"
         else:
             try:
                 built = _compile(source, out / "build")
