@@ -288,6 +288,136 @@ def threaded(call: Callable[[], object], threads: int) -> Timer:
     return timer
 
 
+# --- whole runs, interleaved -----------------------------------------------------------
+
+# One measurement of a case measured as a whole run: (ns per call, named figures).
+RunFn = Callable[[], "tuple[float, dict[str, float]]"]
+
+
+def paired(row: Row, other: Row, key: str) -> float | None:
+    """The median over the rounds of ``row``'s figure ``key`` over ``other``'s in the
+    same round (figures recorded by :class:`Interleaved`), like ``ratio_between``."""
+    ours = row.extra.get("rounds") or []
+    theirs = other.extra.get("rounds") or []
+    pairs = [
+        (a[key], b[key])
+        for a, b in zip(ours, theirs, strict=False)
+        if a.get(key) is not None and b.get(key)
+    ]
+    if not pairs or len(ours) != len(theirs):
+        return None
+    return statistics.median(a / b for a, b in pairs)
+
+
+class Interleaved:
+    """Cases measured as whole runs -- a load test, a fan-in of threads, a child
+    process -- rather than as timed loops of ``n`` operations.
+
+    Every round runs each case's run once, in a rotating order (as ``run_group``
+    does), so a slow phase of the machine spreads over all of them. Each run returns
+    (ns per call, figures); a case's samples are its ns per call over the rounds and
+    its ``extra`` holds the median of each figure, the paired ratio of each figure to
+    the floor's (``<key>_x``) and every round's figures (``rounds``, for targets that
+    compare with a peer: :func:`paired`). The first ``measure`` called runs every
+    round of every case; a run that raises is that case's error only.
+    """
+
+    def __init__(
+        self,
+        runs: dict[str, RunFn],
+        rounds: int,
+        floor: str | None = None,
+        warmup: Callable[[str], object] | None = None,
+        show: Callable[[dict[str, Any]], str] | None = None,
+        collect: bool = True,
+    ) -> None:
+        self.runs = runs
+        self.rounds = rounds
+        self.floor = floor
+        self.warmup = warmup
+        self.show = show
+        self.collect = collect  # gc.collect() and gc.disable() around each run
+        self._done = False
+        self._samples: dict[str, list[float]] = {name: [] for name in runs}
+        self._figures: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+        self._errors: dict[str, BaseException] = {}
+
+    def _one(self, name: str) -> None:
+        if self.collect:
+            gc.collect()
+            gc.disable()
+        try:
+            ns, figures = self.runs[name]()
+        except Exception as exc:
+            self._errors[name] = exc
+            return
+        finally:
+            if self.collect:
+                gc.enable()
+        self._samples[name].append(ns)
+        self._figures[name].append(figures)
+
+    def _run(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        names = list(self.runs)
+        if self.warmup is not None:
+            for name in names:
+                try:
+                    self.warmup(name)
+                except Exception as exc:
+                    self._errors[name] = exc
+        for round_ in range(self.rounds):
+            shift = round_ % max(1, len(names))
+            for name in names[shift:] + names[:shift]:
+                if name not in self._errors:
+                    self._one(name)
+
+    def result(self, name: str) -> tuple[list[float], dict[str, Any]]:
+        self._run()
+        if name in self._errors:
+            raise self._errors[name]
+        figures = self._figures[name]
+        extra: dict[str, Any] = {"rounds": figures}
+        for key in figures[0] if figures else ():
+            extra[key] = statistics.median(f[key] for f in figures)
+        floor = self._figures.get(self.floor or "")
+        if floor and len(floor) == len(figures):
+            for key in extra.copy():
+                pairs = [(a.get(key), b.get(key)) for a, b in zip(figures, floor, strict=True)]
+                if key != "rounds" and all(a is not None and b for a, b in pairs):
+                    extra[f"{key}_x"] = statistics.median(a / b for a, b in pairs)  # type: ignore[operator]
+        if self.show is not None:
+            extra["show"] = self.show(extra)
+        return self._samples[name], extra
+
+    def measure(self, name: str) -> Callable[[Settings], tuple[list[float], dict[str, Any]]]:
+        """The ``Case.measure`` of ``name``."""
+        return lambda settings: self.result(name)
+
+
+def extra_target(
+    key: str,
+    limit: float,
+    label: str,
+    ref: str | None = None,
+    at_least: bool = False,
+) -> Target:
+    """A figure of an :class:`Interleaved` case against the same figure of ``ref`` (the
+    floor by default), paired by round: its ratio at least / at most ``limit``."""
+
+    def check(row: Row, rows: dict[str, Row], stat: str) -> tuple[bool | None, str]:
+        other = rows.get(ref if ref is not None else row.vs or "")
+        ratio = paired(row, other, key) if other is not None else None
+        if ratio is None:
+            return None, f"{ref or 'floor'} n/a"
+        ok = ratio >= limit if at_least else ratio <= limit
+        return ok, f"{key} {ratio:.2f}x {ref or 'floor'}"
+
+    return Target(label, check, (ref,) if ref is not None else ())
+
+
 # --- running ------------------------------------------------------------------------
 
 
@@ -470,6 +600,9 @@ def fmt_ratio(value: float | None) -> str:
 
 
 def _extra(row: Row) -> str:
+    shown = row.extra.get("show")
+    if shown:
+        return str(shown)
     peak = row.extra.get("peak_mb")
     return "" if peak is None else f"peak +{peak:.0f} MB"
 

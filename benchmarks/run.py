@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     import _harness
     import cases_async
     import cases_batch
+    import cases_fanin
     import cases_sync
     import cases_sync_async
     import cases_trio
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         *(cases_async.GROUPS_ASYNCIO if loop == "uvloop" else []),
         *cases_trio.GROUPS,
         *cases_batch.GROUPS,
+        *cases_fanin.GROUPS,
         *cases_sync.GROUPS_LATE,
     ]
     load_before = os.getloadavg()[0]
