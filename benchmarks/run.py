@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     import cases_async
     import cases_batch
     import cases_fanin
+    import cases_fastapi
     import cases_sync
     import cases_sync_async
     import cases_trio
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         *cases_trio.GROUPS,
         *cases_batch.GROUPS,
         *cases_fanin.GROUPS,
+        *cases_fastapi.GROUPS,
         *cases_sync.GROUPS_LATE,
     ]
     load_before = os.getloadavg()[0]
