@@ -600,6 +600,8 @@ def fmt_ratio(value: float | None) -> str:
 
 
 def _extra(row: Row) -> str:
+    if row.status == "n/a" and row.error and not row.samples:
+        return f"n/a ({row.error})"
     shown = row.extra.get("show")
     if shown:
         return str(shown)
