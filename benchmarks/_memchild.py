@@ -1,12 +1,17 @@
 """One big batch in a fresh process: its time and the process's peak memory.
 
-``python _memchild.py IMPL N LIMIT LOOP`` runs N mixed calls (even: a sync ``def``,
-odd: an ``async def`` that yields once) with at most LIMIT in flight, on a LOOP
-(``uvloop``/``asyncio``) event loop, and prints one JSON line: the elapsed ns, the
-resident set size at start (after imports, before the batch is built) and the peak
-(``VmHWM``: the high-water mark of this process's own address space). IMPL is
-``parallel_map`` (``max_concurrency=LIMIT``) or ``gather`` (the hand-written floor:
-``asyncio.gather`` over a ``Semaphore(LIMIT)``).
+``python _memchild.py IMPL N LIMIT LOOP [INPUT]`` runs N mixed calls (even: a sync
+``def``, odd: an ``async def`` that yields once) with at most LIMIT in flight (0: no
+limit), on a LOOP (``uvloop``/``asyncio``) event loop, and prints one JSON line: the
+elapsed ns, the resident set size at start (after imports, before the input is
+built), after the input is built, and the peak (``VmHWM``: the high-water mark of
+this process's own address space). IMPL is ``parallel_map`` (``max_concurrency=
+LIMIT``), ``gather`` (the hand-written floor: ``asyncio.gather``, over a
+``Semaphore(LIMIT)`` when bounded, sync calls through ``run_in_executor``) or
+``anyio`` (a task group, calls under a ``CapacityLimiter(LIMIT)`` when bounded, sync
+calls through ``anyio.to_thread.run_sync``). INPUT is ``list`` (the default: the
+calls built into a list first) or ``iter`` (``parallel_map`` only: a generator
+producing the 4-tuples as they are read, so the input is never in memory at once).
 
 A process of its own, so that nothing measured before pollutes the peak.
 """
@@ -18,6 +23,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 
@@ -58,14 +64,21 @@ async def af(x: int) -> int:
     return x
 
 
-async def by_parallel_map(calls: list[Any], limit: int) -> list[Any]:
+async def by_parallel_map(calls: Iterable[Any], limit: int) -> list[Any]:
     from synchronaut_batch import parallel_map
 
-    return await parallel_map(calls, max_concurrency=limit)
+    return await parallel_map(calls, max_concurrency=limit or None)
 
 
-async def by_gather(calls: list[Any], limit: int) -> list[Any]:
+async def by_gather(calls: Iterable[Any], limit: int) -> list[Any]:
     loop = asyncio.get_running_loop()
+    if not limit:
+        return await asyncio.gather(
+            *[
+                loop.run_in_executor(None, func, *args) if func is f else func(*args)
+                for func, args, _, _ in calls
+            ]
+        )
     semaphore = asyncio.Semaphore(limit)
 
     async def one(func: Any, args: tuple[Any, ...]) -> Any:
@@ -77,24 +90,62 @@ async def by_gather(calls: list[Any], limit: int) -> list[Any]:
     return await asyncio.gather(*[one(func, args) for func, args, _, _ in calls])
 
 
+async def by_anyio(calls: Iterable[Any], limit: int) -> list[Any]:
+    import anyio
+    import anyio.to_thread
+
+    results: list[Any] = []
+    limiter = anyio.CapacityLimiter(limit) if limit else None
+
+    async def call(func: Any, args: tuple[Any, ...]) -> Any:
+        if func is f:
+            return await anyio.to_thread.run_sync(func, *args)
+        return await func(*args)
+
+    async def one(i: int, func: Any, args: tuple[Any, ...]) -> None:
+        if limiter is None:
+            results[i] = await call(func, args)
+        else:
+            async with limiter:
+                results[i] = await call(func, args)
+
+    async with anyio.create_task_group() as group:
+        for i, (func, args, _, _) in enumerate(calls):
+            results.append(None)
+            group.start_soon(one, i, func, args)
+    return results
+
+
+def generate(n: int) -> Iterator[tuple[Any, tuple[int], dict[str, Any], None]]:
+    for i in range(n):
+        yield (f if i % 2 == 0 else af, (i,), {}, None)
+
+
 def main() -> None:
     impl, n, limit, kind = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    source = sys.argv[5] if len(sys.argv) > 5 else "list"
     if kind == "uvloop":
         import uvloop
 
         loop = uvloop.new_event_loop()
     else:
         loop = asyncio.new_event_loop()
-    try:  # imported before the baseline, like the loop, whichever IMPL runs
+    # Imported before the baseline, like the loop: the batch's library is not counted.
+    if impl == "parallel_map":
         import synchronaut_batch  # noqa: F401
-    except ImportError:
-        if impl == "parallel_map":
-            raise
+    elif impl == "anyio":
+        import anyio.to_thread  # noqa: F401
+    if source == "iter" and impl != "parallel_map":
+        raise SystemExit("an iterator input is parallel_map's only")
 
     start = rss_kb()
-    calls = [(f if i % 2 == 0 else af, (i,), {}, None) for i in range(n)]
+    calls: Iterable[Any]
+    if source == "iter":
+        calls = generate(n)
+    else:
+        calls = [(f if i % 2 == 0 else af, (i,), {}, None) for i in range(n)]
     built = rss_kb()
-    run = by_parallel_map if impl == "parallel_map" else by_gather
+    run = {"parallel_map": by_parallel_map, "gather": by_gather, "anyio": by_anyio}[impl]
     t0 = time.perf_counter_ns()
     results = loop.run_until_complete(run(calls, limit))
     elapsed = time.perf_counter_ns() - t0

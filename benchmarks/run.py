@@ -96,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     import cases_batch
     import cases_fanin
     import cases_fastapi
+    import cases_million
     import cases_sync
     import cases_sync_async
     import cases_trio
@@ -128,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         *cases_batch.GROUPS,
         *cases_fanin.GROUPS,
         *cases_fastapi.GROUPS,
+        *cases_million.GROUPS,
         *cases_sync.GROUPS_LATE,
     ]
     load_before = os.getloadavg()[0]
