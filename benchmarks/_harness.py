@@ -50,6 +50,7 @@ class Settings:
     loop: str = "uvloop"  # the loop type of every async-side case and floor
     stat: str = "median"  # the statistic ratios are taken on
     verbose: bool = True
+    pure: bool = False  # synchronaut runs without its C accelerator (pure_targets apply)
 
 
 @dataclass
@@ -161,6 +162,14 @@ class Case:
     # For cases measured their own way (a fresh subprocess): returns ns/call samples
     # and extra measurements; replaces calibration and the rounds.
     measure: Callable[[Settings], tuple[list[float], dict[str, Any]]] | None = None
+    # The targets when synchronaut runs in pure Python (SYNCHRONAUT_NO_EXTENSIONS=1);
+    # None: the same as ``targets``.
+    pure_targets: list[Target] | None = None
+
+    def targets_for(self, settings: Settings) -> list[Target]:
+        if settings.pure and self.pure_targets is not None:
+            return self.pure_targets
+        return self.targets
 
 
 @dataclass
@@ -457,9 +466,9 @@ def selected(pattern: str | None, group: Group, case: Case) -> bool:
     return pat in key or pat in title
 
 
-def _refs(case: Case) -> set[str]:
+def _refs(case: Case, settings: Settings) -> set[str]:
     # Names a target compares with: kept in a filtered run so the target can be checked.
-    return {ref for target in case.targets for ref in target.refs}
+    return {ref for target in case.targets_for(settings) for ref in target.refs}
 
 
 def _log(settings: Settings, text: str) -> None:
@@ -476,7 +485,7 @@ def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row
             return []
         keep = {case.name for case in chosen}
         for case in chosen:
-            keep |= _refs(case)
+            keep |= _refs(case, settings)
         keep |= {case.name for case in cases if case.floor}
         active = [case for case in cases if case.name in keep]
         floor = next((case.name for case in active if case.floor), None)
@@ -494,9 +503,14 @@ def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row
                 note=case.note,
                 per_op=case.per_op,
                 vs=None if case.floor else floor,
-                targets=[target.label for target in case.targets],
+                targets=[target.label for target in case.targets_for(settings)],
                 floor_limit=next(
-                    (t.floor_limit for t in case.targets if t.floor_limit is not None), None
+                    (
+                        t.floor_limit
+                        for t in case.targets_for(settings)
+                        if t.floor_limit is not None
+                    ),
+                    None,
                 ),
             )
             by_case[case.name] = row
@@ -555,10 +569,10 @@ def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row
             row.ratio = 1.0
         elif floor_row is not None:
             row.ratio = ratio_between(row, floor_row, settings.stat)
-        if row.status or not case.targets:
+        if row.status or not case.targets_for(settings):
             continue
         verdicts: list[bool | None] = []
-        for target in case.targets:
+        for target in case.targets_for(settings):
             ok, detail = target.check(row, by_name, settings.stat)
             verdicts.append(ok)
             mark = "n/a" if ok is None else ("ok" if ok else "MISSED")
@@ -609,9 +623,28 @@ def _extra(row: Row) -> str:
     return "" if peak is None else f"peak +{peak:.0f} MB"
 
 
+def _pure_cell(pure: dict[str, Any] | None) -> str:
+    if not pure or pure.get("median_ns") is None:
+        return ""
+    text = f"{fmt_ns(pure['median_ns'])} {fmt_ratio(pure['ratio'])}"
+    if pure.get("status") in ("PASS", "FAIL"):
+        text += f"  {'; '.join(pure.get('targets') or [])} {pure['status']}"
+    return text
+
+
 def table(rows: list[Row], stat: str) -> str:
     """The plain-text table: one section per group, floor first."""
-    headers = ("case", "ctx", "min/call", "median/call", "ratio", "target", "result", "")
+    pure = any("pure" in row.extra for row in rows)
+    headers: tuple[str, ...] = (
+        "case",
+        "ctx",
+        "min/call",
+        "median/call",
+        "ratio",
+        "target",
+        "result",
+    )
+    headers += ("pure Python: median, ratio", "") if pure else ("",)
     body: list[tuple[str, ...] | str] = []
     current = None
     for row in rows:
@@ -622,18 +655,18 @@ def table(rows: list[Row], stat: str) -> str:
         name = ("* " if row.synchronaut else "  ") + row.name + (" [floor]" if row.floor else "")
         result = "n/a" if row.status == "n/a" and not row.samples else row.status
         targets = "; ".join(row.targets)
-        body.append(
-            (
-                name,
-                row.ctx,
-                fmt_ns(row.min_ns),
-                fmt_ns(row.median_ns),
-                fmt_ratio(row.ratio),
-                targets,
-                result,
-                _extra(row),
-            )
+        cells_row: tuple[str, ...] = (
+            name,
+            row.ctx,
+            fmt_ns(row.min_ns),
+            fmt_ns(row.median_ns),
+            fmt_ratio(row.ratio),
+            targets,
+            result,
         )
+        if pure:
+            cells_row += (_pure_cell(row.extra.get("pure")),)
+        body.append((*cells_row, _extra(row)))
     cells = [r for r in body if isinstance(r, tuple)]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     right = {2, 3, 4}
@@ -661,6 +694,11 @@ def table(rows: list[Row], stat: str) -> str:
     notes += [f"  {r.name}: {r.error}" for r in rows if r.error and r.status == "ERROR"]
     notes += [f"  {r.name}: {r.note}" for r in rows if r.note]
     misses = [f"  {r.name}: " + "; ".join(r.target_detail) for r in rows if r.status == "FAIL"]
+    misses += [
+        f"  {r.name} (pure Python): " + "; ".join(r.extra["pure"]["target_detail"])
+        for r in rows
+        if r.extra.get("pure", {}).get("status") == "FAIL"
+    ]
     if misses:
         out += ["", "Targets missed:", *misses]
     if notes:

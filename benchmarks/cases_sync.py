@@ -63,6 +63,7 @@ def _cases(trio_imported: bool) -> list[Case]:
             per_op=10,
             synchronaut=True,
             targets=[] if trio_imported else [at_most(4)],
+            pure_targets=[] if trio_imported else [at_most(6)],  # issue 17
             ctx="shared",
             note=note,
         ),
