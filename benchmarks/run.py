@@ -74,8 +74,8 @@ def _replot(args: argparse.Namespace) -> int:
     rows = [_harness.Row(**row) for row in payload["rows"]]
     print(_harness.table(rows, meta["stat"]))
     chart = args.chart or str(HERE / "chart.png")
-    _chart.draw(rows, meta, Path(chart))
-    print(f"chart: {chart}")
+    for path in _chart.draw_all(rows, meta, Path(chart)):
+        print(f"chart: {path}")
     return 0
 
 
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if chart_module is not None and chart:
         try:
-            chart_module.draw(rows, meta, Path(chart))
+            written = chart_module.draw_all(rows, meta, Path(chart))
         except Exception as exc:  # e.g. matplotlib uninstalled during the run
             print(
                 f"no chart: {type(exc).__name__}: {exc}; redraw it with "
@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         else:
-            print(f"chart: {chart}")
+            for path in written:
+                print(f"chart: {path}")
     return 0
 
 
