@@ -96,6 +96,16 @@ def pyproject_version(package_dir: Path) -> str:
     return match.group(1)
 
 
+def build_requires(package_dir: Path) -> list[str]:
+    """The ``requires`` of a package's ``[build-system]`` (what building it installs)."""
+    text = (package_dir / "pyproject.toml").read_text(encoding="utf-8")
+    table = re.search(r"^\[build-system\]\n(.*?)(?=^\[|\Z)", text, re.DOTALL | re.MULTILINE)
+    assert table is not None, f"{package_dir}: no [build-system] table"
+    match = re.search(r"^requires\s*=\s*\[([^\]]*)\]", table.group(1), re.MULTILINE)
+    assert match is not None, f"{package_dir}: no build-system requires"
+    return re.findall(r'"([^"]+)"', match.group(1))
+
+
 @dataclass(frozen=True)
 class Artifact:
     """One built sdist or wheel and what is inside it."""
