@@ -886,5 +886,6 @@ if _speedups is not None:
         _resolve_coroutine,
         _close_returned_if_unstarted,
         _OPTION_NAMES,
+        _COROUTINE_TYPES,
         f"call_any(func, /, *args, {_defaults}, **kwargs)\n--\n\n{_call_any_py.__doc__ or ''}",
     )
