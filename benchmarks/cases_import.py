@@ -154,9 +154,11 @@ def _imports(settings: Settings) -> Iterator[list[Case]]:
                 missing[name] = _env.missing(module)
                 continue
             jobs[name] = (statement, _child_env(pycache, env), True)
-        runs = _Runs(jobs, settings.repeats)
+        # --quick: 3 rounds (about 10 s for the whole group), else the run's repeats.
+        rounds = 3 if settings.quick else settings.repeats
+        runs = _Runs(jobs, rounds)
         note = (
-            f"a fresh interpreter per sample ({settings.repeats} rounds): -X importtime, the "
+            f"a fresh interpreter per sample ({rounds} rounds): -X importtime, the "
             "statement's imports after `import asyncio`; (pure) = SYNCHRONAUT_NO_EXTENSIONS=1"
         )
         cases = [Case(floor, floor=True, measure=runs.measure(floor), note=note)]

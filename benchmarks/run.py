@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     import cases_batch
     import cases_fanin
     import cases_fastapi
+    import cases_import
     import cases_million
     import cases_sync
     import cases_sync_async
@@ -140,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         *cases_fastapi.GROUPS,
         *cases_million.GROUPS,
         *cases_sync.GROUPS_LATE,
+        *cases_import.GROUPS,  # fresh interpreters: nothing here is imported in-process
     ]
     if args.pure_child:  # the micro groups, for the pure-Python column
         micro = [
