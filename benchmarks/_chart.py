@@ -55,6 +55,11 @@ def draw(rows: list[Row], meta: dict[str, Any], path: Path) -> None:
     height = max(4.0, 0.27 * y + 1.6)
     fig, ax = plt.subplots(figsize=(12, height), dpi=110)
     ratios = [row.ratio for _, row in bars if row.ratio is not None]
+    ratios += [
+        row.extra["pure"]["ratio"]
+        for _, row in bars
+        if (row.extra.get("pure") or {}).get("ratio") is not None
+    ]
     lo = min([0.1, *ratios]) / 1.6
     hi = max([10.0, *ratios]) * 3.5
     ax.set_xscale("log")
@@ -79,6 +84,9 @@ def draw(rows: list[Row], meta: dict[str, Any], path: Path) -> None:
             color="#333333",
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85},
         )
+        pure = (row.extra.get("pure") or {}).get("ratio")
+        if pure is not None and row.synchronaut:
+            ax.plot(pure, pos, marker="D", markersize=4.5, color="#6a3d9a", zorder=6)
         if row.floor_limit is not None:
             ax.plot(
                 [row.floor_limit] * 2,
@@ -129,6 +137,15 @@ def draw(rows: list[Row], meta: dict[str, Any], path: Path) -> None:
         Patch(color=PEER, label="alternative"),
         plt.Line2D([], [], color="black", linewidth=1.6, label="target (ratio to floor)"),
         plt.Line2D([], [], color="#444444", linestyle="--", label="floor = 1"),
+        plt.Line2D(
+            [],
+            [],
+            color="#6a3d9a",
+            marker="D",
+            markersize=4.5,
+            linestyle="none",
+            label="synchronaut in pure Python (SYNCHRONAUT_NO_EXTENSIONS=1)",
+        ),
     ]
     ax.legend(
         handles=legend,

@@ -339,9 +339,12 @@ class Interleaved:
         warmup: Callable[[str], object] | None = None,
         show: Callable[[dict[str, Any]], str] | None = None,
         collect: bool = True,
+        rounds_of: dict[str, int] | None = None,
     ) -> None:
         self.runs = runs
         self.rounds = rounds
+        # Fewer (or more) rounds for some cases: a peer that takes a minute a run.
+        self.rounds_of = rounds_of or {}
         self.floor = floor
         self.warmup = warmup
         self.show = show
@@ -377,10 +380,10 @@ class Interleaved:
                     self.warmup(name)
                 except Exception as exc:
                     self._errors[name] = exc
-        for round_ in range(self.rounds):
+        for round_ in range(max([self.rounds, *self.rounds_of.values()])):
             shift = round_ % max(1, len(names))
             for name in names[shift:] + names[:shift]:
-                if name not in self._errors:
+                if name not in self._errors and round_ < self.rounds_of.get(name, self.rounds):
                     self._one(name)
 
     def result(self, name: str) -> tuple[list[float], dict[str, Any]]:
@@ -392,6 +395,9 @@ class Interleaved:
         for key in figures[0] if figures else ():
             extra[key] = statistics.median(f[key] for f in figures)
         floor = self._figures.get(self.floor or "")
+        if floor and len(floor) < len(figures):  # a floor of fewer rounds: its median
+            floor = [{key: statistics.median(f[key] for f in floor) for key in floor[0]}]
+            floor = floor * len(figures)
         if floor and len(floor) == len(figures):
             for key in extra.copy():
                 pairs = [(a.get(key), b.get(key)) for a, b in zip(figures, floor, strict=True)]
