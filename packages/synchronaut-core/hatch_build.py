@@ -63,8 +63,20 @@ class _SpeedupsFinder:
         if fullname != _NAME:
             return None
         # importlib.machinery is loaded already; importlib.util would cost an import.
-        from importlib.machinery import ExtensionFileLoader, ModuleSpec
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
 
+        # The whole suffix names the ABI (".so" alone would match any file).
+        if os.path.basename(_PATH)[len("_speedups") :] not in EXTENSION_SUFFIXES:
+            # An installer may reuse this editable wheel for an environment of another
+            # Python: its extension would be loaded into the wrong ABI (a broken type,
+            # or a crash). synchronaut_core runs pure Python instead, and says why.
+            # (No f-string: this text is itself a str.format template.)
+            raise ImportError(
+                _PATH + " was built for another Python than this one ("
+                + sys.implementation.cache_tag + "); reinstall synchronaut-core here "
+                "(uv sync --reinstall-package synchronaut-core)",
+                name=_NAME,
+            )
         spec = ModuleSpec(_NAME, ExtensionFileLoader(_NAME, _PATH), origin=_PATH)
         spec.has_location = True
         return spec
