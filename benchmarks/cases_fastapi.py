@@ -23,10 +23,11 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import _env
 from _harness import Case, Group, Interleaved, Settings, Target, extra_target
 
 APP = Path(__file__).with_name("_fastapi_app.py")
@@ -220,46 +221,74 @@ def _checked(figures: dict[str, float], name: str) -> dict[str, float]:
     return figures
 
 
+VARIANT_NAMES = (DEF, "FastAPI def endpoint + def dependency", DECORATED, ASGIREF)
+VARIANT_NAMES += (SHARED_OURS, SHARED_ASGIREF, FIVE_OURS, FIVE_ASGIREF, FIVE_INLINE)
+
+
+def _unavailable(why: str) -> list[Case]:
+    return [
+        Case(name, floor=name == DEF, synchronaut=name in OURS, na=why) for name in VARIANT_NAMES
+    ]
+
+
 @contextmanager
 def _build(settings: Settings) -> Iterator[list[Case]]:
+    missing = [name for name in ("fastapi", "uvicorn") if _env.optional(name) is None]
+    if missing:
+        yield _unavailable(_env.missing(" and ".join(missing)))
+        return
     described, load, warm = load_generator()
     seconds = 1 if settings.quick else 2
-    with server(settings.loop) as info:
-        routes: dict[str, dict[str, str]] = info["routes"]
+    with ExitStack() as stack:
+        why = ""
+        try:
+            info = stack.enter_context(server(settings.loop))
+        except Exception as exc:  # reported in the table; the rest of the run goes on
+            why = f"{type(exc).__name__}: {str(exc)[-300:]}"
+        if why:
+            yield _unavailable(why)
+        else:
+            yield _cases(settings, info, described, load, warm, seconds)
 
-        def run(name: str, secs: int = seconds) -> tuple[float, dict[str, float]]:
-            figures = _checked(load(info["base"] + routes[name]["path"], secs), name)
-            return 1e9 / figures["rps"], figures
 
-        live = [name for name, route in routes.items() if not route["na"]]
-        if settings.quick:  # one warm-up of every route at once instead of one each
-            warm(info["base"], [routes[name]["path"] for name in live], 1)
-        runner = Interleaved(
-            {name: (lambda name=name: run(name)) for name in live},
-            rounds=1 if settings.quick else 5,
-            floor=DEF,
-            warmup=None if settings.quick else (lambda name: run(name, 1)),
-            show=_show,
-            collect=False,  # the work happens in the server process
-        )
-        note = (
-            f"load: {described}; {seconds} s per route per round; the Python part of the work "
-            f"{info['work_us']:.0f} us, uvicorn {settings.loop} + {info['http']}"
-        )
-        cases = []
-        for name, route in routes.items():
-            cases.append(
-                Case(
-                    name,
-                    floor=name == DEF,
-                    synchronaut=name in OURS,
-                    na=route["na"],
-                    measure=runner.measure(name) if not route["na"] else None,
-                    targets=TARGETS.get(name, []),
-                    note=note if name == DEF else "",
-                )
+def _cases(
+    settings: Settings, info: dict[str, Any], described: str, load: Load, warm: Warm, seconds: int
+) -> list[Case]:
+    routes: dict[str, dict[str, str]] = info["routes"]
+
+    def run(name: str, secs: int = seconds) -> tuple[float, dict[str, float]]:
+        figures = _checked(load(info["base"] + routes[name]["path"], secs), name)
+        return 1e9 / figures["rps"], figures
+
+    live = [name for name, route in routes.items() if not route["na"]]
+    if settings.quick:  # one warm-up of every route at once instead of one each
+        warm(info["base"], [routes[name]["path"] for name in live], 1)
+    runner = Interleaved(
+        {name: (lambda name=name: run(name)) for name in live},
+        rounds=1 if settings.quick else 5,
+        floor=DEF,
+        warmup=None if settings.quick else (lambda name: run(name, 1)),
+        show=_show,
+        collect=False,  # the work happens in the server process
+    )
+    note = (
+        f"load: {described}; {seconds} s per route per round; the Python part of the work "
+        f"{info['work_us']:.0f} us, uvicorn {settings.loop} + {info['http']}"
+    )
+    cases = []
+    for name, route in routes.items():
+        cases.append(
+            Case(
+                name,
+                floor=name == DEF,
+                synchronaut=name in OURS,
+                na=route["na"],
+                measure=runner.measure(name) if not route["na"] else None,
+                targets=TARGETS.get(name, []),
+                note=note if name == DEF else "",
             )
-        yield cases
+        )
+    return cases
 
 
 GROUPS = [Group("fastapi", "FastAPI under uvicorn, 64 connections (time per request)", _build)]
