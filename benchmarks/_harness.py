@@ -485,6 +485,7 @@ def _log(settings: Settings, text: str) -> None:
 def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row]:
     """Measure one group's (selected) cases side by side; one Row per case."""
     rows: list[Row] = []
+    started = time.perf_counter()
     with group.build(settings) as cases:
         chosen = [case for case in cases if selected(pattern, group, case)]
         if not chosen:
@@ -591,6 +592,7 @@ def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row
             row.status = "PASS"
     for row in rows:
         _log(settings, f"  {row.name:<52} {fmt_ns(row.stat(settings.stat)):>10}")
+    _log(settings, f"  ({time.perf_counter() - started:.1f} s)")
     return rows
 
 
