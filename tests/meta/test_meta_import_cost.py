@@ -36,6 +36,25 @@ STATEMENTS = [
 ]
 
 
+#: synchronaut-core's machinery for the slower paths (blocking on a loop, the pool,
+#: offloading from a loop, iterators): imported whole where those paths start
+#: (``_first_use``), never by an import -- nor by the classification every call makes.
+MACHINERY = {
+    f"synchronaut_core.{name}"
+    for name in (
+        "_asyncio",
+        "_async_iter",
+        "_blocking",
+        "_job",
+        "_loop",
+        "_loop_calls",
+        "_pool",
+        "_sensitive",
+        "_sync_iter",
+        "_waits",
+    )
+}
+
 #: Modules a package may add beyond its own: ``__future__`` (the annotations switch),
 #: ``_queue`` (the C module behind queue.SimpleQueue, without queue.py). The import
 #: machinery (``importlib.*``) is tolerated: a development checkout's editable install
@@ -91,6 +110,7 @@ def test_import_adds_only_light_modules(statement: str) -> None:
     found = _import_in_child(statement)
     added: set[str] = set(found["added"])
     assert not added & HEAVY, f"{statement} imports {sorted(added & HEAVY)}"
+    assert not added & MACHINERY, f"{statement} imports {sorted(added & MACHINERY)}"
     package = statement.removeprefix("import ")
     if package in LAZY:
         # Each public name is loaded on first use: the package alone costs nothing.

@@ -174,3 +174,42 @@ def test_first_use_of_each_slower_path_in_a_fresh_interpreter() -> None:
         """
     )
     assert out == ("[3, 20, 30, 40, [1, 2], [1, 2], 4, 101, 0, 50, 7, 60, [1, 2], [3], 102, 4]\n")
+
+
+def test_an_interrupt_during_the_first_use_import_is_raised_after_it_completes() -> None:
+    # A Ctrl-C landing while the first blocking call imports the machinery: the import
+    # finishes anyway (a program interrupted often would otherwise never get past it),
+    # the interrupt is raised at the start of the path -- the coroutine closed, never
+    # "never awaited" -- and the next call runs on the same modules.
+    out = _fresh(
+        """
+        import gc, sys, warnings
+        from synchronaut_core import _first_use, call_any
+
+        real = _first_use.import_module
+        fired = []
+
+        def interrupting(name):
+            if not fired:
+                fired.append(name)
+                raise KeyboardInterrupt
+            return real(name)
+
+        _first_use.import_module = interrupting
+
+        async def add(a, b):
+            return a + b
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                call_any(add, 1, 2)
+            except KeyboardInterrupt:
+                print("interrupted")
+            gc.collect()
+        blocking = sys.modules["synchronaut_core._blocking"]
+        print(fired, _first_use._loaded, [str(w.message) for w in caught])
+        print(call_any(add, 1, 2), sys.modules["synchronaut_core._blocking"] is blocking)
+        """
+    )
+    assert out == "interrupted\n['synchronaut_core._blocking'] True []\n3 True\n"

@@ -8,9 +8,8 @@ runs the work is decided in ``_placement`` and ``_sensitive``.
 
 from __future__ import annotations
 
-import sys
 from _thread import get_ident
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Executor
 from contextvars import copy_context
 from typing import Any
@@ -23,27 +22,9 @@ from ._sensitive import _default_thread, _target
 from ._thread_state import _state
 from ._waits import _JobWait
 
-_CR_SUSPENDED = sys.version_info >= (3, 11)  # coroutine.cr_suspended exists
-
 #: How many stopping loops a call may move past before giving up (a bound, not a
 #: figure anyone should reach: it takes a loop stopping before each try).
 _MAX_MOVES = 20
-
-
-def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
-    """On the caller's thread, when handing ``coro`` over raised: close it if unstarted.
-
-    An interrupt (Ctrl-C) can land on the very entry of ``_block_on_coroutine``,
-    before anything owns the coroutine its caller just made; closed here, it does
-    not warn "never awaited". One that started belongs to the loop running it, and
-    is left alone. (Between the checks and ``close()`` there is no call, so the GIL
-    cannot pass to a loop thread that would start it meanwhile.)
-    """
-    if _CR_SUSPENDED:
-        if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:  # pyright: ignore[reportAttributeAccessIssue]
-            coro.close()
-    elif coro.cr_frame is not None and coro.cr_frame.f_lasti < 0:  # pyright: ignore[reportAttributeAccessIssue]
-        coro.close()
 
 
 def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) -> Any:
