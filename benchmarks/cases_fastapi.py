@@ -148,10 +148,14 @@ Warm = Callable[[str, list[str], int], None]
 
 
 def load_generator() -> tuple[str, Load, Warm]:
-    """(its description, ``load(url, seconds) -> figures``, ``warm(base, paths, seconds)``)."""
-    if shutil.which("wrk"):
+    """(its description, ``load(url, seconds) -> figures``, ``warm(base, paths, seconds)``).
+
+    ``SYNCHRONAUT_BENCH_LOAD=python`` picks the Python generator even where wrk exists.
+    """
+    if shutil.which("wrk") and os.environ.get("SYNCHRONAUT_BENCH_LOAD") != "python":
         return f"wrk -t1 -c{CONNECTIONS} --latency", _wrk, _wrk_mixed
-    described = f"Python load generator, {CONNECTIONS} connections (wrk not found)"
+    why = "chosen" if shutil.which("wrk") else "wrk not found"
+    described = f"Python load generator, {CONNECTIONS} connections ({why})"
     return described, _python_load, _python_mixed
 
 
