@@ -72,10 +72,9 @@ def test_a_deep_chain_of_wrappers_raises_recursion_error() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.splitlines() == [
-        "RecursionError maximum recursion depth exceeded while calling a Python object",
-        "1",
-    ]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("RecursionError maximum recursion depth exceeded"), lines
+    assert lines[1:] == ["1"]
 
 
 def test_a_wrapper_has_weakref_as_a_python_class_instance_does() -> None:

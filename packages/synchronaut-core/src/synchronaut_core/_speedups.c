@@ -301,6 +301,75 @@ has_option(State *st, PyObject *kwnames)
     return 0;
 }
 
+/* --- Recursion: a C call charged as the Python frame it stands for --------------- *
+ * The pure path runs a Python frame where C runs none (call_any's, a wrapper's
+ * ``_call``). A recursion through C must still raise RecursionError where the pure
+ * path does -- and a chain of wrappers calling wrappers, with no Python frame between
+ * them, must not overflow the C stack. So each such call is charged one level of the
+ * counter CPython checks as it pushes a Python frame, and fails as that check fails:
+ * 3.10 and 3.11 count Python frames and C recursion on one counter
+ * (Py_EnterRecursiveCall); 3.12 and 3.13 count Python frames apart
+ * (PyThreadState.py_recursion_remaining, what their frame push decrements), and C
+ * recursion as before. Later versions: the C counter only (untested layout). */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+#define PYTHON_FRAMES_APART 1
+#endif
+
+/* Charge one Python frame (and, with ``c_too``, one level of C recursion): 0, or -1
+ * with RecursionError set. ``where`` ends the message, as CPython's own checks do. */
+static int
+enter_frame(const char *where, int c_too)
+{
+#ifdef PYTHON_FRAMES_APART
+    PyThreadState *ts = PyThreadState_Get();
+    if (ts->py_recursion_remaining-- <= 0) {
+        ts->py_recursion_remaining++;
+        PyErr_SetString(PyExc_RecursionError, "maximum recursion depth exceeded");
+        return -1;
+    }
+    if (c_too && Py_EnterRecursiveCall(where)) {
+        ts->py_recursion_remaining++;
+        return -1;
+    }
+    return 0;
+#else
+    (void)c_too;
+    return Py_EnterRecursiveCall(where);
+#endif
+}
+
+static void
+leave_frame(int c_too)
+{
+#ifdef PYTHON_FRAMES_APART
+    if (c_too) {
+        Py_LeaveRecursiveCall();
+    }
+    PyThreadState_Get()->py_recursion_remaining++;
+#else
+    (void)c_too;
+    Py_LeaveRecursiveCall();
+#endif
+}
+
+/* ``func(*args)`` for call_any's direct paths, charged as the pure call_any's frame.
+ * 3.10 charges the call of a builtin itself (CPython's own check, no charge here);
+ * 3.11 does not; 3.12 and 3.13 charge it as C recursion only. */
+static PyObject *
+call_charged(PyObject *func, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+    if (enter_frame(" while calling a Python object", 0) < 0) {
+        return NULL;
+    }
+    PyObject *result = PyObject_Vectorcall(func, args, nargsf, kwnames);
+    leave_frame(0);
+    return result;
+#else
+    return PyObject_Vectorcall(func, args, nargsf, kwnames);
+#endif
+}
+
 /* The C call_any; ``module`` is this module (the function's __self__). The caller owns
  * every argument for the duration of the call (the vectorcall protocol). */
 static PyObject *
@@ -340,7 +409,7 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
     if (flags & CO_ASYNC_MASK) {
         if (in_loop || in_trio) {
             /* asyncio/Trio -> async: the coroutine (or async generator) itself. */
-            return PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames);
+            return call_charged(func, args + 1, nargs - 1, kwnames);
         }
         goto python;
     }
@@ -348,7 +417,7 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
         goto python;
     }
     /* sync -> sync: a direct call. */
-    return resolve(st, PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames), func);
+    return resolve(st, call_charged(func, args + 1, nargs - 1, kwnames), func);
 python:
     return PyObject_Vectorcall(st->py_call_any, args, nargsf, kwnames);
 }
@@ -456,18 +525,18 @@ static PyObject *direct_call_impl(DirectCall *self, PyObject *const *args, size_
 /* A call of a decorated function. The two hot paths -- a decorated def called from
  * sync code, a decorated async def called inside asyncio or Trio -- are taken here;
  * every other case goes to the type's Python ``_call(*args, **kwargs)``, unchanged.
- * Counted as a recursive call: a wrapper can call a wrapper (stacked decorators, a
- * bound form's wrapper) without any Python frame in between, and a deep chain must
- * raise RecursionError, as the pure path's frames do, not overflow the C stack. */
+ * Charged as the pure path's ``_call`` frame (see enter_frame): a wrapper can call a
+ * wrapper (stacked decorators, a bound form's wrapper) without any Python frame in
+ * between, and a deep chain must raise RecursionError, not overflow the C stack. */
 static PyObject *
 direct_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                        PyObject *kwnames)
 {
-    if (Py_EnterRecursiveCall(" while calling a Python object")) {
+    if (enter_frame("", 1) < 0) {
         return NULL;
     }
     PyObject *result = direct_call_impl((DirectCall *)callable, args, nargsf, kwnames);
-    Py_LeaveRecursiveCall();
+    leave_frame(1);
     return result;
 }
 
