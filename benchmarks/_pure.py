@@ -23,6 +23,9 @@ from _harness import Row
 RUN = Path(__file__).with_name("run.py")
 # A quick run measures only the groups with pure-mode targets (about 10 s).
 QUICK_GROUPS = ("sync-sync", "method-access", "async-async")
+# Rounds of the child on a full run (the main run: 15): every micro group again
+# would otherwise add three minutes; 9 paired rounds still give a stable median.
+FULL_REPEATS = 9
 
 
 def run_child(args: Any) -> list[Row]:
@@ -37,6 +40,8 @@ def run_child(args: Any) -> list[Row]:
             cmd += ["--only", args.only]
         if args.repeats:
             cmd += ["--repeats", str(args.repeats)]
+        elif not args.quick:
+            cmd += ["--repeats", str(FULL_REPEATS)]
         if args.repeat_ms:
             cmd += ["--repeat-ms", str(args.repeat_ms)]
         env = dict(os.environ, SYNCHRONAUT_NO_EXTENSIONS="1")
