@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -40,7 +41,7 @@ OURS, OURS_ITER, GATHER, ANYIO = "ours", "ours-iter", "gather", "anyio"
 
 # Figures of every batch measured in this run, by (impl, calls, limit): the targets
 # that compare batch sizes read them across groups (a group measures one size).
-SEEN: dict[tuple[str, int, int], float] = {}
+SEEN: dict[tuple[str, int, int], list[float]] = {}
 
 
 def _names(limit: int) -> dict[str, str]:
@@ -69,7 +70,7 @@ def child(impl: str, count: int, limit: int, loop: str, source: str = "list") ->
 def _run(impl: str, count: int, limit: int, loop: str) -> tuple[float, dict[str, float]]:
     got = child(impl, count, limit, loop, "iter" if impl == OURS_ITER else "list")
     per_call = got["elapsed_ns"] / count
-    SEEN[(impl, count, limit)] = per_call
+    SEEN.setdefault((impl, count, limit), []).append(per_call)
     return per_call, {
         "batch_mb": (got["peak_kb"] - got["rss_built_kb"]) / 1024,
         "input_mb": (got["rss_built_kb"] - got["rss_start_kb"]) / 1024,
@@ -104,10 +105,10 @@ def _flat(impl: str, sizes: tuple[int, ...], limit: int, within: float) -> Targe
     label = f"per call flat within {within - 1:.0%} ({sizes[0]:,}..{sizes[-1]:,})"
 
     def check(row: Row, rows: dict[str, Row], stat: str) -> tuple[bool | None, str]:
-        times = [SEEN.get((impl, size, limit)) for size in sizes]
-        if any(t is None for t in times):
+        runs = [SEEN.get((impl, size, limit)) for size in sizes]
+        if not all(runs):
             return None, "a size was not measured"
-        found = [t for t in times if t is not None]
+        found = [statistics.median(r) for r in runs if r]  # the medians the table shows
         spread = max(found) / min(found)
         shown = " -> ".join(f"{t / 1e3:.1f}" for t in found)
         return spread <= within, f"{shown} us ({spread:.2f}x)"
