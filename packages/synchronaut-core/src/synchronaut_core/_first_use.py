@@ -14,6 +14,7 @@ other interrupt (an unstarted coroutine is closed).
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 
 #: What the slower paths use; their own imports bring the rest. Trio's backend is not
@@ -21,6 +22,7 @@ from importlib import import_module
 _MACHINERY = ("_blocking", "_asyncio", "_async_iter", "_sync_iter", "_timed")
 
 _loaded = False
+_fork_hook = False
 
 
 def _load_machinery() -> None:
@@ -30,9 +32,16 @@ def _load_machinery() -> None:
     being imported. Raises the ``KeyboardInterrupt`` that landed meanwhile, if one did,
     once the modules are in place; an import that fails for another reason raises.
     """
-    global _loaded
+    global _loaded, _fork_hook
     if _loaded:
         return
+    if not _fork_hook and hasattr(os, "register_at_fork"):
+        # A fork while another thread is in this import would copy its per-module import
+        # locks held into the child, where their owner never finishes: the child's first
+        # call would find the modules half-initialised. So the forking thread finishes
+        # the import first (it waits for the importing thread's locks), then forks.
+        _fork_hook = True
+        os.register_at_fork(before=_finish_before_fork)
     interrupted: KeyboardInterrupt | None = None
     for name in _MACHINERY:
         while True:
@@ -46,3 +55,9 @@ def _load_machinery() -> None:
     _loaded = True
     if interrupted is not None:
         raise interrupted
+
+
+def _finish_before_fork() -> None:
+    """Before ``os.fork()``, in the forking thread: complete a first-use import under way."""
+    if not _loaded:
+        _load_machinery()
