@@ -5,8 +5,10 @@
 ``CallOptions`` binds options; ``check_cancelled`` lets offloaded sync code stop
 early; ``thread_sensitive_context`` gives async code a DB thread of its own;
 ``sync_iter``/``async_iter`` and ``sync_cm``/``async_cm`` bridge iterators and
-context managers; ``shutdown`` stops the background loop. Importing this package
-starts no thread, changes no event-loop policy and logs nothing.
+context managers; ``inline=True`` runs sync code on the loop's thread in a greenlet
+(``set_inline_blocking_threshold`` tunes its blocking report); ``shutdown`` stops
+the background loop. Importing this package starts no thread, changes no event-loop
+policy and logs nothing (nor imports greenlet).
 """
 
 from typing import Final
@@ -26,6 +28,7 @@ from ._decorator import (
 )
 from ._errors import CallAnyTimeout, CallCancelled
 from ._executor import get_default_executor, set_default_executor
+from ._inline import InlineIterator, get_inline_blocking_threshold, set_inline_blocking_threshold
 from ._loop import shutdown
 from ._pool import WorkerPool
 from ._run import run
@@ -44,6 +47,7 @@ __all__ = [
     "CallAnyTimeout",
     "CallCancelled",
     "CallOptions",
+    "InlineIterator",
     "SynchronautAsync",
     "SynchronautAsyncGen",
     "SynchronautGen",
@@ -59,8 +63,10 @@ __all__ = [
     "check_cancelled",
     "current_async_library",
     "get_default_executor",
+    "get_inline_blocking_threshold",
     "run",
     "set_default_executor",
+    "set_inline_blocking_threshold",
     "shutdown",
     "sync_cm",
     "sync_iter",

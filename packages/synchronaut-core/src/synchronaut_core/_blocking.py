@@ -8,14 +8,17 @@ runs the work is decided in ``_placement`` and ``_sensitive``.
 
 from __future__ import annotations
 
-import sys
 from _thread import get_ident
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import Executor
 from contextvars import copy_context
 from typing import Any
 
+from . import _inline
 from ._at_exit import _park_if_refused, _run_coroutine_here, _threads_refused
+
+# Defined in _detect (inline mode needs it below this module); callers import it here.
+from ._detect import _close_if_unstarted as _close_if_unstarted
 from ._job import _Job, _JobRunner
 from ._loop_calls import _MOVED, _CoroOrMaker, _discard, _LoopCall
 from ._placement import _preferred_host
@@ -23,27 +26,9 @@ from ._sensitive import _default_thread, _target
 from ._thread_state import _state
 from ._waits import _JobWait
 
-_CR_SUSPENDED = sys.version_info >= (3, 11)  # coroutine.cr_suspended exists
-
 #: How many stopping loops a call may move past before giving up (a bound, not a
 #: figure anyone should reach: it takes a loop stopping before each try).
 _MAX_MOVES = 20
-
-
-def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
-    """On the caller's thread, when handing ``coro`` over raised: close it if unstarted.
-
-    An interrupt (Ctrl-C) can land on the very entry of ``_block_on_coroutine``,
-    before anything owns the coroutine its caller just made; closed here, it does
-    not warn "never awaited". One that started belongs to the loop running it, and
-    is left alone. (Between the checks and ``close()`` there is no call, so the GIL
-    cannot pass to a loop thread that would start it meanwhile.)
-    """
-    if _CR_SUSPENDED:
-        if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:  # pyright: ignore[reportAttributeAccessIssue]
-            coro.close()
-    elif coro.cr_frame is not None and coro.cr_frame.f_lasti < 0:  # pyright: ignore[reportAttributeAccessIssue]
-        coro.close()
 
 
 def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) -> Any:
@@ -56,6 +41,11 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
     that loop's thread is itself waiting for this thread, another loop, so the call
     completes instead of deadlocking.
     """
+    inline = _state.inline
+    if inline is not None:
+        # Inline code on a loop's own thread: blocking it would stall the loop that
+        # must run the coroutine. The task driving the inline code awaits it instead.
+        return _inline._block(inline, coro, timeout, name)
     call: _LoopCall | None = None
     try:
         for _ in range(_MAX_MOVES):
@@ -100,6 +90,11 @@ def _call_in_executor_blocking(
     On timeout the call is abandoned (threads cannot be killed; ``check_cancelled()``
     lets it notice) and :class:`CallAnyTimeout` is raised.
     """
+    inline = _state.inline
+    if inline is not None:
+        # Inline code: the task driving it awaits the offloaded call, so its loop
+        # keeps serving while the thread works.
+        return _inline._offload(inline, func, args, kwargs, timeout, executor, name)
     job = _Job(func, args, kwargs, copy_context(), name)
     return _JobWait(job, executor, timeout).wait()
 

@@ -27,6 +27,7 @@ from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import CoroutineType, MethodType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
+from . import _inline
 from ._async_iter import _loop_generator
 from ._backends import _current_backend
 from ._blocking import _block_on_coroutine, _close_if_unstarted
@@ -131,7 +132,13 @@ class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues
         self._options_here = (
             None
             if executor is None or _in_process(executor)
-            else _options(options.timeout, None, options.force_offload, options.thread_sensitive)
+            else _options(
+                options.timeout,
+                None,
+                options.force_offload,
+                options.thread_sensitive,
+                options.inline,
+            )
         )
         # No option set: calls can take the flat path (no CallOptions dispatch).
         self._direct_func = func if options is _NO_OPTIONS else None
@@ -396,6 +403,8 @@ class SynchronautGen(_Wrapper[P, T]):
         # Inside a loop: an object both ways. FastAPI, say, calls a generator
         # dependency here, on its loop, then drives it with next() in its threadpool.
         options = self._options
+        if options.inline:
+            return _inline._inline_iterator(gen, options.timeout, _func_name(func))
         return _loop_generator(
             gen,
             options.timeout,
@@ -737,6 +746,7 @@ def synchronaut(
     executor: Executor | None = None,
     force_offload: bool = False,
     thread_sensitive: bool = False,
+    inline: bool = False,
 ) -> _Decorator: ...
 def synchronaut(
     func: Any = None,
@@ -746,23 +756,28 @@ def synchronaut(
     executor: Executor | None = None,
     force_offload: bool = False,
     thread_sensitive: bool = False,
+    inline: bool = False,
 ) -> Any:
     """Make a function callable from sync and async code alike.
 
     Use as ``@synchronaut`` or ``@synchronaut(timeout=..., executor=...,
-    force_offload=..., thread_sensitive=...)`` on a ``def`` or ``async def`` (also on
-    methods, and above ``@classmethod``/``@staticmethod``). A call behaves as
-    ``call_any(func, ..., <options>)``; ``.sync(...)`` always blocks for the value and
-    ``.async_(...)`` always returns an awaitable. ``thread_sensitive=True`` keeps every
-    call of a sync function on one thread (see ``call_any``), for thread-bound DB
-    connections. ``.sync`` and ``.async_`` carry the original's signature, and
-    ``.async_`` of a ``def`` or ``async def`` is a coroutine function (frameworks can
-    take it as an endpoint or a dependency). The result pickles by reference and is
-    atomic to ``copy``, like a function, so process pools can run it. Raises
-    ``ValueError``/``TypeError`` at decoration time for bad options, ``TypeError``
+    force_offload=..., thread_sensitive=..., inline=...)`` on a ``def`` or ``async
+    def`` (also on methods, and above ``@classmethod``/``@staticmethod``). A call
+    behaves as ``call_any(func, ..., <options>)``; ``.sync(...)`` always blocks for the
+    value and ``.async_(...)`` always returns an awaitable. ``thread_sensitive=True``
+    keeps every call of a sync function on one thread (see ``call_any``), for
+    thread-bound DB connections. ``inline=True`` runs a ``def`` called inside asyncio
+    or Trio on the loop's own thread, in a greenlet, its bridge calls awaited by the
+    calling task (see ``call_any``; needs the ``inline`` extra). ``.sync`` and
+    ``.async_`` carry the original's signature, and ``.async_`` of a ``def`` or
+    ``async def`` is a coroutine function (frameworks can take it as an endpoint or a
+    dependency). The result pickles by reference and is atomic to ``copy``, like a
+    function, so process pools can run it. Raises ``ValueError``/``TypeError`` at
+    decoration time for bad options (``ImportError`` for ``inline=True`` without
+    greenlet), ``TypeError``
     for a non-callable.
     """
-    options = _options(timeout, executor, force_offload, thread_sensitive)
+    options = _options(timeout, executor, force_offload, thread_sensitive, inline)
     if func is None:
         return _Decorator(options)
     return _wrap(func, options)

@@ -16,6 +16,7 @@ from types import CoroutineType, MethodType
 from typing import Any
 
 _modules = sys.modules
+_CR_SUSPENDED = sys.version_info >= (3, 11)  # coroutine.cr_suspended exists
 _logger = logging.getLogger("synchronaut")
 
 #: ``co_flags`` bits of functions whose call returns an awaitable: ``async def`` and
@@ -152,3 +153,19 @@ def _func_name(func: object) -> str:
         target = target.func  # pyright: ignore[reportUnknownMemberType]
     name = getattr(target, "__name__", None)
     return name if isinstance(name, str) else type(target).__name__
+
+
+def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
+    """On the caller's thread, when handing ``coro`` over raised: close it if unstarted.
+
+    An interrupt (Ctrl-C) can land on the very entry of ``_block_on_coroutine``,
+    before anything owns the coroutine its caller just made; closed here, it does
+    not warn "never awaited". One that started belongs to the loop running it, and
+    is left alone. (Between the checks and ``close()`` there is no call, so the GIL
+    cannot pass to a loop thread that would start it meanwhile.)
+    """
+    if _CR_SUSPENDED:
+        if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:  # pyright: ignore[reportAttributeAccessIssue]
+            coro.close()
+    elif coro.cr_frame is not None and coro.cr_frame.f_lasti < 0:  # pyright: ignore[reportAttributeAccessIssue]
+        coro.close()

@@ -1,0 +1,385 @@
+"""Inline mode: sync code run in a greenlet on the event loop's own thread.
+
+``await call_any(sync_fn, inline=True)`` runs ``sync_fn`` in a greenlet that the
+awaiting task drives (``_drive``). While the greenlet runs, the thread looks like
+plain sync code to synchronaut and to the C accelerator alike: the running asyncio
+loop is unset (``asyncio._set_running_loop(None)``) and Trio's sniffio name is
+cleared, so every bridge call takes its sync-code path. Where that path would block
+the thread for a coroutine (``_blocking._block_on_coroutine``), for an offloaded
+call (``_call_in_executor_blocking``) or for a step of an async object
+(``_pinned._InlinePin``), it asks ``_suspend`` instead: the greenlet switches back
+to the driving task with the coroutine, the task awaits it -- on its own loop, with
+its own ContextVars, under its own cancel scopes -- and switches back in with the
+value or the exception. ``_state.inline`` names the inline call whose greenlet runs
+the thread, and only while it does.
+
+greenlet is optional (the ``inline`` extra) and imported only when inline mode is
+first asked for (``_require_greenlet``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from types import CoroutineType, TracebackType
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._backends import _require_backend
+from ._detect import _await, _close_if_unstarted
+from ._thread_state import _state
+from ._validate import _check_seconds
+
+if TYPE_CHECKING:
+    from ._backends import _Backend
+
+__all__ = ["get_inline_blocking_threshold", "set_inline_blocking_threshold"]
+
+_logger = logging.getLogger("synchronaut")
+_set_running_loop = asyncio._set_running_loop  # pyright: ignore[reportPrivateUsage]
+_get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
+_perf_counter = time.perf_counter
+_modules = sys.modules
+
+T = TypeVar("T")
+
+#: The ``greenlet`` class and ``getcurrent``, once inline mode was first asked for.
+_greenlet: Any = None
+_getcurrent: Any = None
+
+#: Inline code running longer than this between two bridge calls is reported (seconds;
+#: None: never). See ``set_inline_blocking_threshold``.
+_threshold: float | None = 0.1
+
+
+def _require_greenlet() -> None:
+    """Import greenlet for inline mode (once); ImportError naming the extra if absent."""
+    global _greenlet, _getcurrent
+    if _greenlet is not None:
+        return
+    try:
+        import greenlet
+    except ImportError as exc:
+        raise ImportError(
+            "inline=True runs sync code in a greenlet on the event loop's thread and needs "
+            "the 'greenlet' package: pip install 'synchronaut-core[inline]' (or "
+            "'synchronaut[inline]')"
+        ) from exc
+    _getcurrent = greenlet.getcurrent
+    _greenlet = greenlet.greenlet
+
+
+def set_inline_blocking_threshold(seconds: float | None) -> float | None:
+    """Set when inline code is reported for blocking the event loop; return the old value.
+
+    Inline code (``inline=True``) runs on the event loop's own thread: between two
+    bridge calls nothing else on that loop runs. When such a stretch lasts longer
+    than ``seconds`` (default 0.1), a warning naming the function is logged on the
+    ``synchronaut`` logger once the stretch ends (plain Python cannot be interrupted
+    meanwhile). ``None`` turns the report off. Applies process-wide, from the next
+    stretch on. Raises ``TypeError``/``ValueError`` unless ``seconds`` is None or a
+    positive, finite number.
+    """
+    global _threshold
+    if seconds is not None:
+        _check_seconds(seconds, "seconds")
+    previous, _threshold = _threshold, seconds
+    return previous
+
+
+def get_inline_blocking_threshold() -> float | None:
+    """The current threshold of the inline blocking report (see the setter); None: off."""
+    return _threshold
+
+
+class _Inline:
+    """One inline call in progress: the task that drives its greenlet, on one loop.
+
+    Made and used on the loop's thread only. ``loop`` is the asyncio loop to unset
+    while the greenlet runs (None under Trio, where ``local`` -- sniffio's thread
+    state -- is cleared instead); ``back`` switches from the greenlet to the task.
+    """
+
+    __slots__ = ("back", "backend", "local", "loop", "name")
+
+    def __init__(self, backend: _Backend, name: str, back: Callable[[Any], Any]) -> None:
+        self.backend = backend
+        self.name = name
+        self.back = back
+        self.loop = _get_running_loop()
+        self.local: Any = None if self.loop is not None else _modules["sniffio"].thread_local
+
+    def resume(self, op: Callable[..., Any], *args: Any) -> Any:
+        """In the driving task: run the greenlet (``op``: its switch or throw) until it
+        suspends or ends, looking like plain sync code meanwhile; what it gave back."""
+        state = _state
+        outer = state.inline
+        loop = self.loop
+        local = self.local
+        name = None
+        # The greenlet runs on this thread as sync code: no running loop, no Trio --
+        # for our Python code and the C accelerator alike. Restored before the task
+        # goes on, whatever the greenlet did.
+        if loop is not None:
+            _set_running_loop(None)
+        else:
+            name = local.name
+            local.name = None
+        state.inline = self
+        started = _perf_counter()
+        try:
+            return op(*args)
+        finally:
+            elapsed = _perf_counter() - started
+            state.inline = outer
+            if loop is not None:
+                _set_running_loop(loop)
+            else:
+                local.name = name
+            threshold = _threshold
+            if threshold is not None and elapsed > threshold:
+                _logger.warning(
+                    "synchronaut: inline code of %s ran %.3f s without a bridge call, "
+                    "blocking its event loop all that time; offload blocking work "
+                    "(call_any(fn, force_offload=True)) or run %s without inline=True",
+                    self.name,
+                    elapsed,
+                    self.name,
+                )
+
+
+def _body(call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> Any:
+    # The greenlet's run function: the inline call itself.
+    func, args, kwargs = call
+    return func(*args, **kwargs)
+
+
+async def _drive(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    backend: _Backend,
+    name: str,
+) -> Any:
+    """Run ``func(*args, **kwargs)`` inline, in the awaiting task; its value.
+
+    The greenlet shares this task's context object (not a copy): ContextVar changes
+    made inline are the task's, as with a direct call, and the coroutines it awaits
+    here see the inline code's. Each coroutine the greenlet hands over is awaited
+    here, in this task; whatever interrupts the await (a cancellation, a timeout of
+    ours, Ctrl-C) is thrown into the greenlet where it waits, so the inline code's
+    ``finally`` blocks run, and comes back out here if it is not handled.
+    """
+    current = _getcurrent()
+    inline = _Inline(backend, name, current.switch)
+    green = _greenlet(_body, current)
+    green.gr_context = current.gr_context
+    request = inline.resume(green.switch, (func, args, kwargs))
+    while not green.dead:
+        try:
+            value = await request
+        except GeneratorExit:
+            _close_greenlet(inline, green, request)
+            raise
+        except BaseException as exc:
+            _close_unstarted(request)  # interrupted before the await took it
+            request = inline.resume(green.throw, type(exc), exc, exc.__traceback__)
+        else:
+            request = inline.resume(green.switch, value)
+    return request
+
+
+def _close_greenlet(inline: _Inline, green: Any, request: Any) -> None:
+    """This driver is being closed (its task destroyed): end the greenlet without awaiting.
+
+    GeneratorExit is thrown in where the inline code waits, so its ``finally`` blocks
+    run; bridge calls it makes meanwhile cannot be awaited any more and raise
+    RuntimeError (their coroutines are closed, never left un-awaited).
+    """
+    _close_unstarted(request)
+    request = inline.resume(green.throw, GeneratorExit)
+    for _ in range(100):
+        if green.dead:
+            return
+        _close_unstarted(request)
+        request = inline.resume(
+            green.throw,
+            RuntimeError(f"inline call of {inline.name} is being closed: cannot await now"),
+        )
+
+
+def _close_unstarted(coro: Any) -> None:
+    """Close a handed-over coroutine that never started (no "never awaited" warning)."""
+    if type(coro) is CoroutineType:
+        _close_if_unstarted(coro)  # pyright: ignore[reportUnknownArgumentType]
+
+
+def _suspend(inline: _Inline, coro: Coroutine[Any, Any, Any]) -> Any:
+    """In the inline greenlet: have the driving task await ``coro``; its value.
+
+    Raises what awaiting it raised -- the coroutine's own exception, or the
+    cancellation of the task (or of a timeout) that stopped it, which the caller
+    should let propagate.
+    """
+    try:
+        return inline.back(coro)
+    except BaseException:
+        _close_unstarted(coro)  # the switch itself failed: never started
+        raise
+
+
+def _await_value(inline: _Inline, result: Any) -> Any:
+    """In the inline greenlet: the value of what an ``async def`` call gave."""
+    if type(result) is not CoroutineType:
+        result = _await(result)
+    return _suspend(inline, result)
+
+
+def _block(
+    inline: _Inline,
+    coro: Coroutine[Any, Any, Any] | Callable[[], Coroutine[Any, Any, Any]],
+    timeout: float | None,
+    name: str,
+) -> Any:
+    """``_block_on_coroutine`` in inline code: awaited by the driving task, within ``timeout``."""
+    made: Any = coro() if callable(coro) else coro
+    if type(made) is not CoroutineType:
+        made = _await(made)
+    if timeout is None:
+        return _suspend(inline, made)
+    timed = inline.backend._with_timeout(made, timeout, name)
+    try:
+        return _suspend(inline, timed)
+    except BaseException:
+        _close_unstarted(made)  # the timed wrapper never started: neither did this
+        raise
+
+
+def _offload(
+    inline: _Inline,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    timeout: float | None,
+    executor: Any,
+    name: str,
+) -> Any:
+    """A sync call sent to a thread from inline code: the driving task awaits it.
+
+    The loop keeps serving meanwhile (this is what ``force_offload=True`` is for in
+    inline code); loop affinity sends the coroutines it makes back to this loop.
+    """
+    return _suspend(inline, inline.backend._offload(func, args, kwargs, timeout, executor, name))
+
+
+def _run(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    timeout: float | None,
+    backend: _Backend,
+    name: str,
+) -> Coroutine[Any, Any, Any]:
+    """The awaitable of an inline call made in async code (options already checked)."""
+    coro = _drive(func, args, kwargs, backend, name)
+    return coro if timeout is None else backend._with_timeout(coro, timeout, name)
+
+
+_NEXT, _SEND, _THROW, _CLOSE = 0, 1, 2, 3
+_EXHAUSTED = object()
+
+
+def _step(gen: Generator[Any, Any, Any], op: int, arg: Any) -> Any:
+    # In the inline greenlet: one step of the generator, its item boxed.
+    try:
+        if op == _NEXT:
+            return (next(gen),)
+        if op == _SEND:
+            return (gen.send(arg),)
+        if op == _THROW:
+            return (gen.throw(arg),)
+        gen.close()
+    except StopIteration:
+        pass
+    return _EXHAUSTED
+
+
+class InlineIterator(AsyncIterator[T], Generic[T]):
+    """A sync generator read with ``async for``, each step run inline.
+
+    What ``call_any``/``call_async`` give for a generator function with
+    ``inline=True`` inside asyncio or Trio: every ``__anext__`` runs the generator
+    up to its next ``yield`` in a greenlet on the loop's thread (see ``call_any``), so
+    its bridge calls are awaited by the iterating task -- a cursor over an async
+    driver, read in sync style. ``asend()``/``athrow()``/``aclose()`` map to the
+    generator's ``send()``/``throw()``/``close()``; ``timeout`` applies per step.
+    Not thread-safe; break out with ``aclose()`` (or ``contextlib.aclosing``) so its
+    ``finally`` blocks run inline too.
+    """
+
+    __slots__ = ("_backend", "_done", "_gen", "_name", "_timeout")
+
+    def __init__(self, gen: Generator[T, Any, Any], timeout: float | None, name: str) -> None:
+        self._gen = gen
+        self._timeout = timeout
+        self._name = name
+        self._done = False
+
+    def __aiter__(self) -> InlineIterator[T]:
+        return self
+
+    async def _advance(self, op: int, arg: Any) -> T:
+        if self._done:
+            if op == _THROW:
+                raise arg
+            raise StopAsyncIteration
+        backend = _require_backend(self._name)
+        try:
+            outcome = await _run(
+                _step, (self._gen, op, arg), {}, self._timeout, backend, self._name
+            )
+        except BaseException:
+            self._done = True
+            raise
+        if outcome is _EXHAUSTED:
+            self._done = True
+            raise StopAsyncIteration
+        return outcome[0]
+
+    def __anext__(self) -> Coroutine[Any, Any, T]:
+        return self._advance(_NEXT, None)
+
+    def asend(self, value: Any) -> Coroutine[Any, Any, T]:
+        """Send ``value`` into the generator (run inline); its next item."""
+        return self._advance(_NEXT if value is None else _SEND, value)
+
+    def athrow(
+        self,
+        typ: type[BaseException] | BaseException,
+        val: object = None,
+        tb: TracebackType | None = None,
+    ) -> Coroutine[Any, Any, T]:
+        """Raise an exception where the generator waits (run inline); its next item."""
+        from ._sync_iter import _exception_of
+
+        return self._advance(_THROW, _exception_of(typ, val, tb))
+
+    async def aclose(self) -> None:
+        """Close the generator inline: its ``finally`` blocks may make bridge calls."""
+        if self._done:
+            return
+        with contextlib.suppress(StopAsyncIteration):
+            await self._advance(_CLOSE, None)
+
+    def __repr__(self) -> str:
+        return f"<InlineIterator over {self._name}{' (done)' if self._done else ''}>"
+
+
+def _inline_iterator(
+    gen: Generator[T, Any, Any], timeout: float | None, name: str
+) -> InlineIterator[T]:
+    """An InlineIterator over ``gen`` (options checked)."""
+    return InlineIterator(gen, timeout, name)
