@@ -625,8 +625,14 @@ def call_any(
                 return func(*args, **kwargs)
             inline_call = _state.inline
             if inline_call is not None and flags & _CO_ASYNC and type(func) is FunctionType:
-                # Inline code -> async: the task driving it awaits the coroutine.
-                return _inline._await_value(inline_call, func(*args, **kwargs))
+                # Inline code -> async: the task driving it awaits the coroutine (the
+                # switch back to it, inline._suspend unrolled).
+                coro = func(*args, **kwargs)
+                try:
+                    return inline_call.back(coro)
+                except BaseException:
+                    _close_if_unstarted(coro)  # the switch itself failed: never started
+                    raise
         elif backend is None:
             result = func(*args, **kwargs)  # sync -> sync: a direct call
             if type(result) is CoroutineType:

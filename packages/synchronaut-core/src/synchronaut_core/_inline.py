@@ -57,7 +57,7 @@ _threshold: float | None = 0.1
 
 def _require_greenlet() -> None:
     """Import greenlet for inline mode (once); ImportError naming the extra if absent."""
-    global _greenlet, _getcurrent
+    global _greenlet, _getcurrent, _greenlet_exit
     if _greenlet is not None:
         return
     try:
@@ -69,6 +69,7 @@ def _require_greenlet() -> None:
             "'synchronaut[inline]')"
         ) from exc
     _getcurrent = greenlet.getcurrent
+    _greenlet_exit = greenlet.GreenletExit
     _greenlet = greenlet.greenlet
 
 
@@ -139,22 +140,71 @@ class _Inline:
                 _set_running_loop(loop)
             else:
                 local.name = name
-            threshold = _threshold
-            if threshold is not None and elapsed > threshold:
-                _logger.warning(
-                    "synchronaut: inline code of %s ran %.3f s without a bridge call, "
-                    "blocking its event loop all that time; offload blocking work "
-                    "(call_any(fn, force_offload=True)) or run %s without inline=True",
-                    self.name,
-                    elapsed,
-                    self.name,
-                )
+            if _threshold is not None and elapsed > _threshold:
+                self.report(elapsed)
+
+    def report(self, elapsed: float) -> None:
+        """The blocking report: the greenlet ran ``elapsed`` seconds without suspending."""
+        _logger.warning(
+            "synchronaut: inline code of %s ran %.3f s without a bridge call, blocking its "
+            "event loop all that time; offload blocking work (call_any(fn, "
+            "force_offload=True)) or run %s without inline=True",
+            self.name,
+            elapsed,
+            self.name,
+        )
 
 
-def _body(call: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> Any:
-    # The greenlet's run function: the inline call itself.
-    func, args, kwargs = call
-    return func(*args, **kwargs)
+#: Idle greenlets kept per thread for the next inline calls (starting a new greenlet
+#: allocates its own frame stack: ten times the cost of a switch).
+_MAX_IDLE = 32
+#: What a pooled greenlet gives its driver when the call is done: ``(_DONE, value,
+#: exception)``. Anything else it gives is a coroutine to await.
+_DONE = object()
+
+
+def _work(job: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> None:
+    """The run function of a pooled greenlet: inline calls, one after another.
+
+    Runs on the loop's thread, always switched to by a driver (its parent for the
+    job). The outcome goes back as a value: an exception raised here would end the
+    greenlet, which is then no use for the next call.
+    """
+    while True:
+        func, args, kwargs = job
+        try:
+            outcome = (_DONE, func(*args, **kwargs), None)
+        except BaseException as exc:
+            outcome = (_DONE, None, exc)
+        del job, func, args, kwargs
+        try:
+            job = _getcurrent().parent.switch(outcome)
+        except _greenlet_exit:  # dropped from the pool, or the thread ends
+            return
+        del outcome
+
+
+#: greenlet.GreenletExit, once greenlet is imported.
+_greenlet_exit: Any = None
+
+
+def _take_greenlet(parent: Any) -> Any:
+    """An idle greenlet of this thread's pool (or a new one) whose parent is ``parent``."""
+    idle = _state.greenlets
+    if idle:
+        green = idle.pop()
+        green.parent = parent
+        return green
+    return _greenlet(_work, parent)
+
+
+def _give_back(green: Any) -> None:
+    idle = _state.greenlets
+    if idle is None:
+        idle = _state.greenlets = []
+    if len(idle) < _MAX_IDLE:
+        green.gr_context = None  # keeps no context of the finished call alive
+        idle.append(green)
 
 
 async def _drive(
@@ -175,10 +225,13 @@ async def _drive(
     """
     current = _getcurrent()
     inline = _Inline(backend, name, current.switch)
-    green = _greenlet(_body, current)
+    green = _take_greenlet(current)
     green.gr_context = current.gr_context
-    request = inline.resume(green.switch, (func, args, kwargs))
-    while not green.dead:
+    switch = green.switch
+    request = inline.resume(switch, (func, args, kwargs))
+    loop = inline.loop
+    state = _state
+    while type(request) is CoroutineType:
         try:
             value = await request
         except GeneratorExit:
@@ -187,13 +240,36 @@ async def _drive(
         except BaseException as exc:
             _close_unstarted(request)  # interrupted before the await took it
             request = inline.resume(green.throw, type(exc), exc, exc.__traceback__)
-        else:
-            request = inline.resume(green.switch, value)
-    return request
+            continue
+        if loop is None:
+            request = inline.resume(switch, value)
+            continue
+        # inline.resume(switch, value) unrolled for asyncio: every inner bridge call
+        # comes back this way.
+        outer = state.inline
+        _set_running_loop(None)
+        state.inline = inline
+        started = _perf_counter()
+        try:
+            request = switch(value)
+        finally:
+            elapsed = _perf_counter() - started
+            state.inline = outer
+            _set_running_loop(loop)
+            if _threshold is not None and elapsed > _threshold:
+                inline.report(elapsed)
+    _give_back(green)
+    _, value, error = request
+    if error is None:
+        return value
+    try:
+        raise error
+    finally:
+        del error, request
 
 
 def _close_greenlet(inline: _Inline, green: Any, request: Any) -> None:
-    """This driver is being closed (its task destroyed): end the greenlet without awaiting.
+    """This driver is being closed (its task destroyed): end the call without awaiting.
 
     GeneratorExit is thrown in where the inline code waits, so its ``finally`` blocks
     run; bridge calls it makes meanwhile cannot be awaited any more and raise
@@ -202,8 +278,8 @@ def _close_greenlet(inline: _Inline, green: Any, request: Any) -> None:
     _close_unstarted(request)
     request = inline.resume(green.throw, GeneratorExit)
     for _ in range(100):
-        if green.dead:
-            return
+        if type(request) is not CoroutineType:
+            return  # the call is over (the greenlet is not reused: dropped here)
         _close_unstarted(request)
         request = inline.resume(
             green.throw,

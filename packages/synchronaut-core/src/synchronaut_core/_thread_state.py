@@ -80,6 +80,8 @@ class _ThreadState(threading.local):
     #: The inline call whose greenlet is running this thread right now (``_inline``):
     #: set by the task driving it around each stretch the greenlet runs.
     inline: _Inline | None = None
+    #: This thread's idle greenlets for inline calls (made on its first inline call).
+    greenlets: list[Any] | None = None
 
 
 _state = _ThreadState()
