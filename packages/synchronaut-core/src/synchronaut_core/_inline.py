@@ -104,7 +104,7 @@ class _Inline:
     state -- is cleared instead); ``back`` switches from the greenlet to the task.
     """
 
-    __slots__ = ("back", "backend", "local", "loop", "name")
+    __slots__ = ("back", "backend", "local", "loop", "name", "outcome")
 
     def __init__(self, backend: _Backend, name: str, back: Callable[[Any], Any]) -> None:
         self.backend = backend
@@ -112,6 +112,8 @@ class _Inline:
         self.back = back
         self.loop = _get_running_loop()
         self.local: Any = None if self.loop is not None else _modules["sniffio"].thread_local
+        #: ``(value, exception)`` once the call is done.
+        self.outcome: tuple[Any, BaseException | None] = (None, None)
 
     def resume(self, op: Callable[..., Any], *args: Any) -> Any:
         """In the driving task: run the greenlet (``op``: its switch or throw) until it
@@ -158,30 +160,33 @@ class _Inline:
 #: Idle greenlets kept per thread for the next inline calls (starting a new greenlet
 #: allocates its own frame stack: ten times the cost of a switch).
 _MAX_IDLE = 32
-#: What a pooled greenlet gives its driver when the call is done: ``(_DONE, value,
-#: exception)``. Anything else it gives is a coroutine to await.
+#: What a pooled greenlet gives its driver when the call is done (the outcome is on
+#: the ``_Inline``). Anything else it gives is a coroutine to await.
 _DONE = object()
 
+_Job = tuple["_Inline", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
-def _work(job: tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]) -> None:
+
+def _work(job: _Job) -> None:
     """The run function of a pooled greenlet: inline calls, one after another.
 
     Runs on the loop's thread, always switched to by a driver (its parent for the
-    job). The outcome goes back as a value: an exception raised here would end the
-    greenlet, which is then no use for the next call.
+    job). The outcome goes back on the call's ``_Inline``, as a value: an exception
+    raised here would end the greenlet, which is then no use for the next call. Idle,
+    it holds nothing of the calls it ran (no local is left bound).
     """
     while True:
-        func, args, kwargs = job
+        inline, func, args, kwargs = job
+        del job
         try:
-            outcome = (_DONE, func(*args, **kwargs), None)
+            inline.outcome = (func(*args, **kwargs), None)
         except BaseException as exc:
-            outcome = (_DONE, None, exc)
-        del job, func, args, kwargs
+            inline.outcome = (None, exc)
+        del inline, func, args, kwargs
         try:
-            job = _getcurrent().parent.switch(outcome)
+            job = _getcurrent().parent.switch(_DONE)
         except _greenlet_exit:  # dropped from the pool, or the thread ends
             return
-        del outcome
 
 
 #: greenlet.GreenletExit, once greenlet is imported.
@@ -228,7 +233,7 @@ async def _drive(
     green = _take_greenlet(current)
     green.gr_context = current.gr_context
     switch = green.switch
-    request = inline.resume(switch, (func, args, kwargs))
+    request = inline.resume(switch, (inline, func, args, kwargs))
     loop = inline.loop
     state = _state
     while type(request) is CoroutineType:
@@ -259,13 +264,14 @@ async def _drive(
             if _threshold is not None and elapsed > _threshold:
                 inline.report(elapsed)
     _give_back(green)
-    _, value, error = request
+    value, error = inline.outcome
     if error is None:
         return value
+    inline.outcome = None
     try:
         raise error
     finally:
-        del error, request
+        del error
 
 
 def _close_greenlet(inline: _Inline, green: Any, request: Any) -> None:
