@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     import _harness
     import cases_async
     import cases_batch
+    import cases_inline
     import cases_sync
     import cases_sync_async
     import cases_trio
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         *cases_sync_async.GROUPS,
         *cases_async.GROUPS,
         *(cases_async.GROUPS_ASYNCIO if loop == "uvloop" else []),
+        *cases_inline.GROUPS,
         *cases_trio.GROUPS,
         *cases_batch.GROUPS,
         *cases_sync.GROUPS_LATE,

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import _inline
 from ._at_exit import _park_if_refused, _run_coroutine_here, _threads_refused
+from ._backends import _current_backend
 
 # Defined in _detect (inline mode needs it below this module); callers import it here.
 from ._detect import _close_if_unstarted as _close_if_unstarted
@@ -42,9 +43,10 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
     completes instead of deadlocking.
     """
     inline = _state.inline
-    if inline is not None:
+    if inline is not None and _current_backend() is None:
         # Inline code on a loop's own thread: blocking it would stall the loop that
         # must run the coroutine. The task driving the inline code awaits it instead.
+        # (A loop that inline code itself runs is not hidden: its calls block as any.)
         return _inline._block(inline, coro, timeout, name)
     call: _LoopCall | None = None
     try:
@@ -91,7 +93,7 @@ def _call_in_executor_blocking(
     lets it notice) and :class:`CallAnyTimeout` is raised.
     """
     inline = _state.inline
-    if inline is not None:
+    if inline is not None and _current_backend() is None:
         # Inline code: the task driving it awaits the offloaded call, so its loop
         # keeps serving while the thread works.
         return _inline._offload(inline, func, args, kwargs, timeout, executor, name)

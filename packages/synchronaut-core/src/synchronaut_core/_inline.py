@@ -233,10 +233,12 @@ async def _drive(
     green = _take_greenlet(current)
     green.gr_context = current.gr_context
     switch = green.switch
+    state = _state
+    outer = state.inline  # the task's own (None, unless a loop runs in inline code)
     request = inline.resume(switch, (inline, func, args, kwargs))
     loop = inline.loop
-    state = _state
-    while type(request) is CoroutineType:
+    coroutine, hide, clock = CoroutineType, _set_running_loop, _perf_counter
+    while type(request) is coroutine:
         try:
             value = await request
         except GeneratorExit:
@@ -251,16 +253,15 @@ async def _drive(
             continue
         # inline.resume(switch, value) unrolled for asyncio: every inner bridge call
         # comes back this way.
-        outer = state.inline
-        _set_running_loop(None)
+        hide(None)
         state.inline = inline
-        started = _perf_counter()
+        started = clock()
         try:
             request = switch(value)
         finally:
-            elapsed = _perf_counter() - started
+            elapsed = clock() - started
             state.inline = outer
-            _set_running_loop(loop)
+            hide(loop)
             if _threshold is not None and elapsed > _threshold:
                 inline.report(elapsed)
     _give_back(green)

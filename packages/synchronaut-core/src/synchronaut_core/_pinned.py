@@ -19,6 +19,7 @@ from typing import Any
 
 from . import _inline, _loop
 from ._at_exit import _park_if_refused, _run_step_here, _threads_refused
+from ._backends import _current_backend
 from ._hosts import _ForeignLoop, _LoopHost, _TrioRun
 from ._loop_calls import _LoopCall
 from ._placement import _pin_host
@@ -96,8 +97,8 @@ def _spawn_system_task(make: _CoroFactory) -> None:
 def _pin_loop(name: str) -> _LoopPin:
     """Choose, once, the loop that drives an async object for this (sync) thread."""
     inline = _state.inline
-    if inline is not None:
-        return _InlinePin(inline)
+    if inline is not None and _current_backend() is None:
+        return _InlinePin(inline)  # inline code: the steps are awaited by its task
     try:
         host, spare = _pin_host(name)
     except RuntimeError as exc:
@@ -171,7 +172,7 @@ class _InlinePin(_LoopPin):
         self, make: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None, name: str
     ) -> Any:
         inline = _state.inline
-        if inline is None or self.host.ident != get_ident():
+        if inline is None or self.host.ident != get_ident() or _current_backend() is not None:
             # Driven from elsewhere than inline code (another thread, or async code
             # on the loop's thread, which the base class refuses clearly).
             return super().run(make, timeout, name)
