@@ -35,34 +35,34 @@ from inspect import (
 from types import CoroutineType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
-from . import _accelerator, _inline
-from ._async_iter import _thread_iterator
-from ._backends import _Backend, _current_backend
-from ._blocking import (
-    _block_on_coroutine,
-    _call_in_executor_blocking,
-    _call_thread_sensitive_blocking,
-    _close_if_unstarted,
-)
+from . import _accelerator
+from ._backends import _current_backend
 from ._detect import (
     _CO_ASYNC,
     _COROUTINE_TYPES,
     _await,
+    _close_if_unstarted,
     _close_quietly,
     _func_name,
     _is_async_slow,
     _is_coroutine_type,
     _marked_async,
 )
-from ._sensitive import _sensitive_runner
-from ._sync_iter import _blocking_iterator
-from ._thread_state import _state
-from ._timed import _TimedAsyncIterator
+from ._first_use import _load_machinery
 from ._validate import _check_timeout
 
+# The machinery of the slower paths -- blocking on a loop (``_blocking``: the loop
+# thread, the pool, the waits), offloading, iterators, the thread-sensitive runner -- is
+# imported where those paths start (``_first_use``: whole, even under Ctrl-C), not here:
+# ``from synchronaut_core import call_any`` then costs what the classification needs,
+# and each of those paths crosses a thread (microseconds) where the check and the import
+# statement of a loaded module cost ~0.6 us. Inline mode (``_inline``, greenlet) is
+# loaded the same way when it is first asked for (``_load_inline``).
 if TYPE_CHECKING:
     from ._async_iter import ThreadIterator
+    from ._backends import _Backend
     from ._sync_iter import BlockingIterator
+    from ._thread_state import _ThreadState
 
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
@@ -172,7 +172,7 @@ class CallOptions:
         _check_flag(inline, "inline")
         if inline:
             _check_inline(thread_sensitive, executor, "")
-            _inline._require_greenlet()
+            _load_inline()
         self.timeout = timeout
         self.executor = executor
         self.force_offload = force_offload
@@ -244,6 +244,29 @@ def _check_inline(thread_sensitive: bool, executor: Executor | None, where: str)
             f"inline=True runs the function on the event loop's own thread{where}; it cannot "
             "also be given an executor"
         )
+
+
+#: The threads' state (``_thread_state._state``), once inline mode was first asked for:
+#: before that no inline call can be running, so the hot path need not look for one.
+_inline_state: _ThreadState | None = None
+
+
+def _load_inline() -> None:
+    """Load inline mode where it is first asked for (a ``CallOptions(inline=True)``).
+
+    In the thread making the options: the machinery whole (``_first_use``), then
+    ``_inline`` and greenlet -- ImportError naming the extra when greenlet is missing,
+    before anything runs. Only after that does the hot path look for inline calls.
+    """
+    global _inline_state
+    if _inline_state is not None:
+        return
+    _load_machinery()
+    from ._inline import _require_greenlet
+    from ._thread_state import _state
+
+    _require_greenlet()
+    _inline_state = _state
 
 
 def _check_flag(value: object, what: str) -> None:
@@ -404,8 +427,11 @@ def _dispatch(
         )
         return backend._with_timeout(coro, timeout, _func_name(func))
     if options.inline:
-        # Run on this loop's thread in a greenlet the awaiting task drives (_inline).
-        return _inline._run(func, args, kwargs, timeout, backend, _func_name(func))
+        # Run on this loop's thread in a greenlet the awaiting task drives (_inline,
+        # loaded when these options were made: _load_inline).
+        from ._inline import _run
+
+        return _run(func, args, kwargs, timeout, backend, _func_name(func))
     return backend._offload(func, args, kwargs, timeout, _offload_target(options), _func_name(func))
 
 
@@ -430,23 +456,41 @@ def _iterate(
         if not hasattr(agen, "__anext__"):
             return agen
         if in_loop:
-            return agen if timeout is None else _TimedAsyncIterator(agen, timeout, name)
+            if timeout is None:
+                return agen
+            _load_machinery()
+            from ._timed import _TimedAsyncIterator
+
+            return _TimedAsyncIterator(agen, timeout, name)
+        _load_machinery()
+        from ._sync_iter import _blocking_iterator
+
         return _blocking_iterator(agen, timeout, name)
     gen = func(*args, **kwargs)
     if not in_loop or not hasattr(gen, "__next__"):
         return gen  # plain sync code: the generator is already the iterator it needs
     if options.inline:
-        return _inline._inline_iterator(gen, timeout, name)  # each step run inline
+        from ._inline import _inline_iterator  # loaded with the options (_load_inline)
+
+        return _inline_iterator(gen, timeout, name)  # each step run inline
     if options.executor is not None:
         raise ValueError(
             f"{name} is a generator function: it runs on a dedicated thread of its own "
             "for its whole life, and cannot be given an executor"
         )
+    _load_machinery()
+    from ._async_iter import _thread_iterator
+
     return _thread_iterator(gen, timeout, 0, options.thread_sensitive, name)
 
 
 def _offload_target(options: CallOptions) -> Any:
-    return _sensitive_runner() if options.thread_sensitive else options.executor
+    if not options.thread_sensitive:
+        return options.executor
+    _load_machinery()
+    from ._sensitive import _sensitive_runner
+
+    return _sensitive_runner()
 
 
 def _is_plain_async_def(func: Callable[..., Any]) -> bool:
@@ -465,6 +509,9 @@ def _call_blocking(
     """Call ``func`` and block for its value (options already checked)."""
     timeout = options.timeout
     if is_async:
+        _load_machinery()
+        from ._blocking import _block_on_coroutine
+
         if _is_plain_async_def(func):
             # A plain ``async def``: its coroutine is made on the loop's thread, where
             # Ctrl-C never lands (see _blocking._LoopCall.start). Any other callable
@@ -492,17 +539,27 @@ def _call_blocking(
             _close_if_unstarted(coro)
             raise
     if options.thread_sensitive:
+        _load_machinery()
+        from ._blocking import _call_thread_sensitive_blocking
+
         result = _call_thread_sensitive_blocking(func, args, kwargs, timeout, _func_name(func))
     elif timeout is None and not options.force_offload:
         result = func(*args, **kwargs)
     else:
+        _load_machinery()
+        from ._blocking import _call_in_executor_blocking
+
         result = _call_in_executor_blocking(
             func, args, kwargs, timeout, options.executor, _func_name(func)
         )
     if type(result) is CoroutineType:
         # A sync callable that returned a coroutine (say, a lambda around an async
-        # call): run it rather than hand back a coroutine nobody will await.
+        # call): run it rather than hand back a coroutine nobody will await. (The
+        # import is inside the ``try``: an interrupt there still closes ``result``.)
         try:
+            _load_machinery()
+            from ._blocking import _block_on_coroutine
+
             return _block_on_coroutine(result, timeout, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
         except BaseException:
             _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
@@ -524,6 +581,9 @@ def _run_awaitable(awaitable: Awaitable[Any], timeout: float | None, name: str) 
     """
     coro = _await(awaitable)
     try:
+        _load_machinery()
+        from ._blocking import _block_on_coroutine
+
         return _block_on_coroutine(coro, timeout, name)
     except BaseException:
         _close_if_unstarted(coro)
@@ -623,7 +683,8 @@ def call_any(
                 # asyncio/Trio -> async: a coroutine to await (or an async generator
                 # to ``async for`` over) in this task.
                 return func(*args, **kwargs)
-            inline_call = _state.inline
+            state = _inline_state  # None until inline mode is first used
+            inline_call = None if state is None else state.inline
             if inline_call is not None and flags & _CO_ASYNC and type(func) is FunctionType:
                 # Inline code -> async: the task driving it awaits the coroutine (the
                 # switch back to it, inline._suspend unrolled).
@@ -637,6 +698,9 @@ def call_any(
             result = func(*args, **kwargs)  # sync -> sync: a direct call
             if type(result) is CoroutineType:
                 try:
+                    _load_machinery()
+                    from ._blocking import _block_on_coroutine
+
                     return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
                 except BaseException:
                     _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
@@ -963,6 +1027,9 @@ def _resolve_coroutine(result: Any, func: Callable[..., Any]) -> Any:
     ``result`` with ``_close_returned_if_unstarted``.
     """
     if type(result) is CoroutineType:
+        _load_machinery()
+        from ._blocking import _block_on_coroutine
+
         return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
     if _is_coroutine_type(type(result)):  # pyright: ignore[reportUnknownArgumentType]
         return _run_awaitable(result, None, _func_name(func))
@@ -1004,5 +1071,6 @@ if _speedups is not None:
         _resolve_coroutine,
         _close_returned_if_unstarted,
         _OPTION_NAMES,
+        _COROUTINE_TYPES,
         f"call_any(func, /, *args, {_defaults}, **kwargs)\n--\n\n{_call_any_py.__doc__ or ''}",
     )
