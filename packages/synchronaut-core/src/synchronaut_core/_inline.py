@@ -167,24 +167,27 @@ _DONE = object()
 _Job = tuple["_Inline", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
-def _work(job: _Job) -> None:
+def _work(box: list[_Job]) -> None:
     """The run function of a pooled greenlet: inline calls, one after another.
 
     Runs on the loop's thread, always switched to by a driver (its parent for the
     job). The outcome goes back on the call's ``_Inline``, as a value: an exception
     raised here would end the greenlet, which is then no use for the next call. Idle,
-    it holds nothing of the calls it ran (no local is left bound).
+    it holds nothing of the calls it ran (no local is left bound). Each job comes in a
+    one-item list that is emptied here: greenlet keeps the arguments of a greenlet's
+    first switch (those of ``_work`` itself) for as long as it lives, which would keep
+    the first call's function, arguments and outcome alive with the pooled greenlet.
     """
     while True:
-        inline, func, args, kwargs = job
-        del job
+        inline, func, args, kwargs = box.pop()
+        del box
         try:
             inline.outcome = (func(*args, **kwargs), None)
         except BaseException as exc:
             inline.outcome = (None, exc)
         del inline, func, args, kwargs
         try:
-            job = _getcurrent().parent.switch(_DONE)
+            box = _getcurrent().parent.switch(_DONE)
         except _greenlet_exit:  # dropped from the pool, or the thread ends
             return
 
@@ -235,7 +238,7 @@ async def _drive(
     switch = green.switch
     state = _state
     outer = state.inline  # the task's own (None, unless a loop runs in inline code)
-    request = inline.resume(switch, (inline, func, args, kwargs))
+    request = inline.resume(switch, [(inline, func, args, kwargs)])  # see _work
     loop = inline.loop
     coroutine, hide, clock = CoroutineType, _set_running_loop, _perf_counter
     while type(request) is coroutine:
