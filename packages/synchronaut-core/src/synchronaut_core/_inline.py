@@ -29,7 +29,7 @@ from types import CoroutineType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._backends import _require_backend
-from ._detect import _await, _close_if_unstarted
+from ._detect import _COROUTINE_TYPES, _await, _close_if_unstarted, _is_coroutine_type
 from ._thread_state import _state
 from ._validate import _check_seconds
 
@@ -270,7 +270,16 @@ async def _drive(
     _give_back(green)
     value, error = inline.outcome
     if error is None:
-        return value
+        kind = type(value)
+        if kind is not CoroutineType and (
+            _COROUTINE_TYPES.get(kind) is False or not _is_coroutine_type(kind)
+        ):
+            return value
+        # A def that returned a coroutine (``lambda: fetch(x)``, aiosqlite's
+        # ``db.execute(...)``): awaited here, in this task, as an offloaded call's is --
+        # the README's promise for every sync callable, never handed back un-awaited.
+        del inline
+        return await (value if kind is CoroutineType else _await(value))
     inline.outcome = None
     try:
         raise error
