@@ -20,16 +20,15 @@ first asked for (``_require_greenlet``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from types import CoroutineType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._backends import _require_backend
-from ._detect import _await, _close_if_unstarted
+from ._detect import _COROUTINE_TYPES, _await, _close_if_unstarted, _is_coroutine_type
 from ._thread_state import _state
 from ._validate import _check_seconds
 
@@ -167,24 +166,27 @@ _DONE = object()
 _Job = tuple["_Inline", Callable[..., Any], tuple[Any, ...], dict[str, Any]]
 
 
-def _work(job: _Job) -> None:
+def _work(box: list[_Job]) -> None:
     """The run function of a pooled greenlet: inline calls, one after another.
 
     Runs on the loop's thread, always switched to by a driver (its parent for the
     job). The outcome goes back on the call's ``_Inline``, as a value: an exception
     raised here would end the greenlet, which is then no use for the next call. Idle,
-    it holds nothing of the calls it ran (no local is left bound).
+    it holds nothing of the calls it ran (no local is left bound). Each job comes in a
+    one-item list that is emptied here: greenlet keeps the arguments of a greenlet's
+    first switch (those of ``_work`` itself) for as long as it lives, which would keep
+    the first call's function, arguments and outcome alive with the pooled greenlet.
     """
     while True:
-        inline, func, args, kwargs = job
-        del job
+        inline, func, args, kwargs = box.pop()
+        del box
         try:
             inline.outcome = (func(*args, **kwargs), None)
         except BaseException as exc:
             inline.outcome = (None, exc)
         del inline, func, args, kwargs
         try:
-            job = _getcurrent().parent.switch(_DONE)
+            box = _getcurrent().parent.switch(_DONE)
         except _greenlet_exit:  # dropped from the pool, or the thread ends
             return
 
@@ -235,7 +237,7 @@ async def _drive(
     switch = green.switch
     state = _state
     outer = state.inline  # the task's own (None, unless a loop runs in inline code)
-    request = inline.resume(switch, (inline, func, args, kwargs))
+    request = inline.resume(switch, [(inline, func, args, kwargs)])  # see _work
     loop = inline.loop
     coroutine, hide, clock = CoroutineType, _set_running_loop, _perf_counter
     while type(request) is coroutine:
@@ -267,7 +269,16 @@ async def _drive(
     _give_back(green)
     value, error = inline.outcome
     if error is None:
-        return value
+        kind = type(value)
+        if kind is not CoroutineType and (
+            _COROUTINE_TYPES.get(kind) is False or not _is_coroutine_type(kind)
+        ):
+            return value
+        # A def that returned a coroutine (``lambda: fetch(x)``, aiosqlite's
+        # ``db.execute(...)``): awaited here, in this task, as an offloaded call's is --
+        # the README's promise for every sync callable, never handed back un-awaited.
+        del inline
+        return await (value if kind is CoroutineType else _await(value))
     inline.outcome = None
     try:
         raise error
@@ -390,6 +401,37 @@ def _step(gen: Generator[Any, Any, Any], op: int, arg: Any) -> Any:
     return _EXHAUSTED
 
 
+async def _pump(
+    gen: Generator[T, Any, Any], timeout: float | None, name: str
+) -> AsyncGenerator[T, Any]:
+    """The native async generator behind an ``InlineIterator``: each step of ``gen`` inline.
+
+    Native, so that what the event loop does for an abandoned async generator is done
+    for this one too: asyncio (its loop's ``shutdown_asyncgens`` and its finalizer
+    hook) and Trio close it in a task of theirs, where the ``GeneratorExit`` below
+    closes ``gen`` inline and its ``finally`` blocks' bridge calls are awaited -- not
+    wherever garbage collection happens to drop it (async code, where they could
+    not be). Native also refuses a second task reading it while a step runs
+    ("already running") without ending the iteration of the first.
+    """
+    op, arg = _NEXT, None
+    while True:
+        outcome = await _run(_step, (gen, op, arg), {}, timeout, _require_backend(name), name)
+        if outcome is _EXHAUSTED:
+            return
+        try:
+            sent = yield outcome[0]
+        except GeneratorExit:
+            # aclose(), or the loop finalizing an abandoned iterator: close gen inline.
+            await _run(_step, (gen, _CLOSE, None), {}, timeout, _require_backend(name), name)
+            raise
+        except BaseException as exc:  # athrow(): raised where the generator waits
+            op, arg = _THROW, exc
+        else:
+            op, arg = (_NEXT, None) if sent is None else (_SEND, sent)
+        del outcome
+
+
 class InlineIterator(AsyncIterator[T], Generic[T]):
     """A sync generator read with ``async for``, each step run inline.
 
@@ -399,66 +441,56 @@ class InlineIterator(AsyncIterator[T], Generic[T]):
     its bridge calls are awaited by the iterating task -- a cursor over an async
     driver, read in sync style. ``asend()``/``athrow()``/``aclose()`` map to the
     generator's ``send()``/``throw()``/``close()``; ``timeout`` applies per step.
-    Not thread-safe; break out with ``aclose()`` (or ``contextlib.aclosing``) so its
-    ``finally`` blocks run inline too.
+    One task reads it at a time (another one gets ``RuntimeError``). Break out with
+    ``aclose()`` (or ``contextlib.aclosing``) so its ``finally`` blocks run inline at
+    once; one abandoned is closed inline later by its loop, as an async generator.
     """
 
-    __slots__ = ("_backend", "_done", "_gen", "_name", "_timeout")
+    __slots__ = ("_agen", "_gen", "_name")
 
     def __init__(self, gen: Generator[T, Any, Any], timeout: float | None, name: str) -> None:
         self._gen = gen
-        self._timeout = timeout
         self._name = name
-        self._done = False
+        self._agen = _pump(gen, timeout, name)
 
     def __aiter__(self) -> InlineIterator[T]:
         return self
 
-    async def _advance(self, op: int, arg: Any) -> T:
-        if self._done:
-            if op == _THROW:
-                raise arg
-            raise StopAsyncIteration
-        backend = _require_backend(self._name)
-        try:
-            outcome = await _run(
-                _step, (self._gen, op, arg), {}, self._timeout, backend, self._name
-            )
-        except BaseException:
-            self._done = True
-            raise
-        if outcome is _EXHAUSTED:
-            self._done = True
-            raise StopAsyncIteration
-        return outcome[0]
+    def __anext__(self) -> Awaitable[T]:
+        return self._agen.__anext__()
 
-    def __anext__(self) -> Coroutine[Any, Any, T]:
-        return self._advance(_NEXT, None)
-
-    def asend(self, value: Any) -> Coroutine[Any, Any, T]:
+    def asend(self, value: Any) -> Awaitable[T]:
         """Send ``value`` into the generator (run inline); its next item."""
-        return self._advance(_NEXT if value is None else _SEND, value)
+        return self._agen.asend(value)
 
     def athrow(
         self,
         typ: type[BaseException] | BaseException,
         val: object = None,
         tb: TracebackType | None = None,
-    ) -> Coroutine[Any, Any, T]:
-        """Raise an exception where the generator waits (run inline); its next item."""
+    ) -> Awaitable[T]:
+        """Raise an exception where the generator waits (run inline); its next item.
+
+        Once the generator is finished, the exception is raised as it is.
+        """
         from ._sync_iter import _exception_of
 
-        return self._advance(_THROW, _exception_of(typ, val, tb))
+        exc = _exception_of(typ, val, tb)
+        if self._agen.ag_frame is None:
+            return _raise(exc)
+        return self._agen.athrow(exc)
 
-    async def aclose(self) -> None:
+    def aclose(self) -> Awaitable[None]:
         """Close the generator inline: its ``finally`` blocks may make bridge calls."""
-        if self._done:
-            return
-        with contextlib.suppress(StopAsyncIteration):
-            await self._advance(_CLOSE, None)
+        return self._agen.aclose()
 
     def __repr__(self) -> str:
-        return f"<InlineIterator over {self._name}{' (done)' if self._done else ''}>"
+        done = " (done)" if self._agen.ag_frame is None else ""
+        return f"<InlineIterator over {self._name}{done}>"
+
+
+async def _raise(exc: BaseException) -> Any:
+    raise exc
 
 
 def _inline_iterator(
