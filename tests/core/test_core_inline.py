@@ -612,3 +612,26 @@ def test_trio_and_asyncio_state_are_restored_after_inline_code_raises(backend: B
             asyncio.get_running_loop()  # still set
 
     backend.run(main)
+
+
+def test_an_event_loop_run_by_inline_code_is_plain_async_code(backend: Backend) -> None:
+    # Sync code may run a loop of its own (a library's asyncio.run wrapper): inside
+    # it, calls are those of async code; around it, inline code goes on as before.
+    async def one() -> int:
+        await asyncio.sleep(0)
+        return 1
+
+    async def outer_one() -> int:
+        await backend.sleep(0)
+        return 1
+
+    async def nested() -> tuple[str | None, int, int]:
+        return current_async_library(), await call_any(one), call_sync(one)
+
+    def body() -> tuple[Any, int]:
+        return asyncio.run(nested()), call_any(outer_one)
+
+    async def main() -> None:
+        assert await call_any(body, inline=True) == (("asyncio", 1, 1), 1)
+
+    backend.run(main)

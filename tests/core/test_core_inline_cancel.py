@@ -302,3 +302,44 @@ def test_ctrl_c_during_an_inline_call_leaves_nothing_unawaited(tmp_path: Any) ->
     assert "interrupted ['CancelledError']" in done.stdout, done.stderr
     assert "never awaited" not in done.stderr
     assert "destroyed" not in done.stderr
+
+
+def test_closing_a_suspended_inline_call_runs_every_finally_and_awaits_nothing_more() -> None:
+    # The task holding an inline call is destroyed (its coroutine closed): the
+    # coroutine it waits for and the inline code get GeneratorExit where they wait;
+    # a bridge call made in the inline code's finally cannot be awaited any more: it
+    # raises RuntimeError, and its coroutine is closed (never "never awaited").
+    import types
+
+    seen: list[str] = []
+
+    @types.coroutine
+    def suspend() -> Any:
+        yield "suspended"
+
+    async def forever() -> None:
+        try:
+            await suspend()
+        finally:
+            seen.append("coroutine finally")
+
+    async def cleanup() -> None:
+        seen.append("cleanup ran")  # never: it cannot be awaited now
+
+    def body() -> None:
+        try:
+            call_any(forever)
+        finally:
+            seen.append("inline finally")
+            try:
+                call_any(cleanup)
+            except RuntimeError as exc:
+                seen.append(f"cleanup refused: {'being closed' in str(exc)}")
+
+    async def main() -> None:
+        coro = call_any(body, inline=True)
+        assert coro.send(None) == "suspended"
+        coro.close()
+
+    asyncio.run(main())
+    assert seen == ["coroutine finally", "inline finally", "cleanup refused: True"]

@@ -54,7 +54,9 @@ state: dict[str, Any] = {}
 @asynccontextmanager
 async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     limits = httpx.Limits(max_connections=300, max_keepalive_connections=300)
-    async with httpx.AsyncClient(base_url=os.environ["UPSTREAM"], limits=limits) as client:
+    # A generous timeout: on a loaded machine 1 000 upstream calls queue for a while.
+    client = httpx.AsyncClient(base_url=os.environ["UPSTREAM"], limits=limits, timeout=120)
+    async with client:
         state["service"] = Service(client)
         state["loop_thread"] = threading.get_ident()
         yield

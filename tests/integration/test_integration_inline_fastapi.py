@@ -26,7 +26,7 @@ REQUESTS = 200
 
 async def _many(base: str) -> list[dict[str, Any]]:
     limits = httpx.Limits(max_connections=REQUESTS, max_keepalive_connections=REQUESTS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
 
         async def one(n: int) -> dict[str, Any]:
             response = await client.get(f"/total/{n}")
@@ -36,6 +36,7 @@ async def _many(base: str) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(one(n) for n in range(REQUESTS))))
 
 
+@pytest.mark.timeout(600)  # two servers and 1 200 requests: slow on a loaded machine
 def test_200_concurrent_requests_run_the_sync_service_inline_on_one_thread() -> None:
     with (
         uvicorn_server("inline_apps:upstream", HERE) as upstream,
