@@ -122,26 +122,26 @@ class _Inline:
         outer = state.inline
         loop = self.loop
         local = self.local
-        name = None
-        # The greenlet runs on this thread as sync code: no running loop, no Trio --
-        # for our Python code and the C accelerator alike. Restored before the task
-        # goes on, whatever the greenlet did.
-        if loop is not None:
-            _set_running_loop(None)
-        else:
-            name = local.name
-            local.name = None
-        state.inline = self
+        name = None if local is None else local.name
         started = _perf_counter()
+        # The greenlet runs on this thread as sync code: no running loop, no Trio --
+        # for our Python code and the C accelerator alike. Hidden inside the ``try``
+        # and restored first thing in ``finally``, so that a Ctrl-C landing anywhere
+        # here cannot leave this thread looking like inline code (or loop-less).
         try:
+            if loop is not None:
+                _set_running_loop(None)
+            else:
+                local.name = None
+            state.inline = self
             return op(*args)
         finally:
-            elapsed = _perf_counter() - started
             state.inline = outer
             if loop is not None:
                 _set_running_loop(loop)
             else:
                 local.name = name
+            elapsed = _perf_counter() - started
             if _threshold is not None and elapsed > _threshold:
                 self.report(elapsed)
 
@@ -238,35 +238,53 @@ async def _drive(
     switch = green.switch
     state = _state
     outer = state.inline  # the task's own (None, unless a loop runs in inline code)
-    request = inline.resume(switch, [(inline, func, args, kwargs)])  # see _work
     loop = inline.loop
     coroutine, hide, clock = CoroutineType, _set_running_loop, _perf_counter
-    while type(request) is coroutine:
+    throw = green.throw
+    op: Any = switch
+    arg: Any = [(inline, func, args, kwargs)]  # see _work
+    while True:
         try:
-            value = await request
+            if op is throw:  # with its traceback: the inline code sees where it came from
+                request = inline.resume(throw, type(arg), arg, arg.__traceback__)
+            elif loop is None:
+                request = inline.resume(switch, arg)
+            else:
+                # inline.resume(switch, value) unrolled for asyncio: every inner bridge
+                # call comes back this way.
+                started = clock()
+                try:
+                    hide(None)
+                    state.inline = inline
+                    request = switch(arg)
+                finally:
+                    state.inline = outer
+                    hide(loop)
+                    elapsed = clock() - started
+                    if _threshold is not None and elapsed > _threshold:
+                        inline.report(elapsed)
+            if type(request) is not coroutine:
+                break  # the call is over: its outcome is on ``inline``
+        except BaseException as exc:
+            if not green:
+                raise  # the greenlet never started, or it ended: nothing waits in it
+            # An interrupt (Ctrl-C) landed here, around a switch, while the inline code
+            # waits at a bridge call (or has just handed one over): raised there
+            # instead, so its finally blocks run and the coroutine it handed over is
+            # closed -- never left suspended in a greenlet nobody resumes.
+            op, arg = throw, exc
+            del exc
+            continue
+        try:
+            arg = await request
+            op = switch
         except GeneratorExit:
             _close_greenlet(inline, green, request)
             raise
         except BaseException as exc:
             _close_unstarted(request)  # interrupted before the await took it
-            request = inline.resume(green.throw, type(exc), exc, exc.__traceback__)
-            continue
-        if loop is None:
-            request = inline.resume(switch, value)
-            continue
-        # inline.resume(switch, value) unrolled for asyncio: every inner bridge call
-        # comes back this way.
-        hide(None)
-        state.inline = inline
-        started = clock()
-        try:
-            request = switch(value)
-        finally:
-            elapsed = clock() - started
-            state.inline = outer
-            hide(loop)
-            if _threshold is not None and elapsed > _threshold:
-                inline.report(elapsed)
+            op, arg = throw, exc
+            del exc
     _give_back(green)
     value, error = inline.outcome
     if error is None:
@@ -334,15 +352,20 @@ def _block(
 ) -> Any:
     """``_block_on_coroutine`` in inline code: awaited by the driving task, within ``timeout``."""
     made: Any = coro() if callable(coro) else coro
-    if type(made) is not CoroutineType:
-        made = _await(made)
-    if timeout is None:
-        return _suspend(inline, made)
-    timed = inline.backend._with_timeout(made, timeout, name)
+    timed: Any = None
     try:
+        if type(made) is not CoroutineType:
+            made = _await(made)
+        if timeout is None:
+            return _suspend(inline, made)
+        timed = inline.backend._with_timeout(made, timeout, name)
         return _suspend(inline, timed)
     except BaseException:
-        _close_unstarted(made)  # the timed wrapper never started: neither did this
+        # Interrupted before the driving task took it (a Ctrl-C on the very entry of
+        # _suspend, or the switch failed): closed, never left un-awaited. One the task
+        # ran is finished and left alone; so is this one if the wrapper ran.
+        _close_unstarted(timed)
+        _close_unstarted(made)
         raise
 
 
@@ -360,7 +383,12 @@ def _offload(
     The loop keeps serving meanwhile (this is what ``force_offload=True`` is for in
     inline code); loop affinity sends the coroutines it makes back to this loop.
     """
-    return _suspend(inline, inline.backend._offload(func, args, kwargs, timeout, executor, name))
+    waiting = inline.backend._offload(func, args, kwargs, timeout, executor, name)
+    try:
+        return _suspend(inline, waiting)
+    except BaseException:
+        _close_unstarted(waiting)  # interrupted on _suspend's entry: never started
+        raise
 
 
 def _run(
