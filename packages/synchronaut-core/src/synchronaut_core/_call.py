@@ -59,6 +59,7 @@ from ._validate import _check_timeout
 # statement of a loaded module cost ~0.6 us. Inline mode (``_inline``, greenlet) is
 # loaded the same way when it is first asked for (``_load_inline``).
 if TYPE_CHECKING:
+    from . import _inline  # bound at run time by _load_inline
     from ._async_iter import ThreadIterator
     from ._backends import _Backend
     from ._sync_iter import BlockingIterator
@@ -246,8 +247,9 @@ def _check_inline(thread_sensitive: bool, executor: Executor | None, where: str)
         )
 
 
-#: The threads' state (``_thread_state._state``), once inline mode was first asked for:
-#: before that no inline call can be running, so the hot path need not look for one.
+#: The threads' state (``_thread_state._state``), once inline mode was first asked for
+#: (and with it the module global ``_inline``): before that no inline call can be
+#: running, so the hot path need not look for one, and no option says inline.
 _inline_state: _ThreadState | None = None
 
 
@@ -258,14 +260,14 @@ def _load_inline() -> None:
     ``_inline`` and greenlet -- ImportError naming the extra when greenlet is missing,
     before anything runs. Only after that does the hot path look for inline calls.
     """
-    global _inline_state
+    global _inline, _inline_state
     if _inline_state is not None:
         return
     _load_machinery()
-    from ._inline import _require_greenlet
+    from . import _inline
     from ._thread_state import _state
 
-    _require_greenlet()
+    _inline._require_greenlet()
     _inline_state = _state
 
 
@@ -428,10 +430,8 @@ def _dispatch(
         return backend._with_timeout(coro, timeout, _func_name(func))
     if options.inline:
         # Run on this loop's thread in a greenlet the awaiting task drives (_inline,
-        # loaded when these options were made: _load_inline).
-        from ._inline import _run
-
-        return _run(func, args, kwargs, timeout, backend, _func_name(func))
+        # bound here when these options were made: _load_inline).
+        return _inline._run(func, args, kwargs, timeout, backend, _func_name(func))
     return backend._offload(func, args, kwargs, timeout, _offload_target(options), _func_name(func))
 
 
@@ -470,9 +470,7 @@ def _iterate(
     if not in_loop or not hasattr(gen, "__next__"):
         return gen  # plain sync code: the generator is already the iterator it needs
     if options.inline:
-        from ._inline import _inline_iterator  # loaded with the options (_load_inline)
-
-        return _inline_iterator(gen, timeout, name)  # each step run inline
+        return _inline._inline_iterator(gen, timeout, name)  # each step run inline
     if options.executor is not None:
         raise ValueError(
             f"{name} is a generator function: it runs on a dedicated thread of its own "

@@ -422,9 +422,9 @@ class SynchronautGen(_Wrapper[P, T]):
         options = self._options
         if options.inline:
             # Inline mode was loaded when these options were made (_call._load_inline).
-            from ._inline import _inline_iterator
+            from . import _inline
 
-            return _inline_iterator(gen, options.timeout, _func_name(func))
+            return _inline._inline_iterator(gen, options.timeout, _func_name(func))
         _load_machinery()
         from ._async_iter import _loop_generator
 
