@@ -694,15 +694,16 @@ def call_any(
                     raise
         elif backend is None:
             result = func(*args, **kwargs)  # sync -> sync: a direct call
-            if type(result) is CoroutineType:
-                try:
+            try:  # (from the type() check on: a Ctrl-C there must not lose a coroutine)
+                if type(result) is CoroutineType:
                     _load_machinery()
                     from ._blocking import _block_on_coroutine
 
                     return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
-                except BaseException:
+            except BaseException:
+                if type(result) is CoroutineType:
                     _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
-                    raise
+                raise
             # One dict lookup for the common value; the rare coroutine of another type
             # is run too (see _call_blocking).
             kind: type[object] = type(result)  # pyright: ignore[reportUnknownVariableType]

@@ -234,7 +234,7 @@ async def _drive(
     current = _getcurrent()
     inline = _Inline(backend, name, current.switch)
     green = _take_greenlet(current)
-    green.gr_context = current.gr_context
+    context = green.gr_context = current.gr_context
     switch = green.switch
     state = _state
     outer = state.inline  # the task's own (None, unless a loop runs in inline code)
@@ -276,7 +276,12 @@ async def _drive(
             del exc
             continue
         try:
-            arg = await request
+            if green.gr_context is context:
+                arg = await request
+            else:
+                # The inline code waits inside a Context.run() of its own: the coroutine
+                # runs in that context, as a bridge call from plain sync code does.
+                arg = await _InContext(request, green.gr_context, current)
             op = switch
         except GeneratorExit:
             _close_greenlet(inline, green, request)
@@ -303,6 +308,52 @@ async def _drive(
         raise error
     finally:
         del error
+
+
+class _InContext:
+    """Await ``coro`` in the driving task with ``context`` current at each step.
+
+    For inline code that waits at a bridge call inside a ``Context.run()`` (a copy of
+    its own): its coroutine must see, and change, that context -- not the task's. The
+    context is already entered (in the greenlet), so it cannot be entered again; as
+    greenlet itself does at a switch, it is made the thread's current context for the
+    step by setting the running greenlet's ``gr_context``, and the task's is put back
+    before the step returns to the event loop.
+    """
+
+    __slots__ = ("context", "coro", "me")
+
+    def __init__(self, coro: Any, context: Any, me: Any) -> None:
+        self.coro = coro
+        self.context = context
+        self.me = me
+
+    def __await__(self) -> _InContext:
+        return self
+
+    def __iter__(self) -> _InContext:
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+    def _step(self, op: Callable[..., Any], *args: Any) -> Any:
+        me = self.me
+        outer = me.gr_context
+        me.gr_context = self.context
+        try:
+            return op(*args)
+        finally:
+            me.gr_context = outer
+
+    def send(self, value: Any) -> Any:
+        return self._step(self.coro.send, value)
+
+    def throw(self, *exc: Any) -> Any:
+        return self._step(self.coro.throw, *exc)
+
+    def close(self) -> None:
+        self._step(self.coro.close)
 
 
 def _close_greenlet(inline: _Inline, green: Any, request: Any) -> None:
