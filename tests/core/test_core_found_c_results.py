@@ -2,11 +2,13 @@
 
 A ``def``'s value is run when Python's table of coroutine types says so
 (``_detect._COROUTINE_TYPES``, asked with the type's hash). C used to look at
-``__await__`` instead: a class registered as a ``collections.abc.Coroutine`` without
-one was returned by C and run (and refused) by Python, and a metaclass whose
-``__hash__`` raises (or which is unhashable) failed only in Python. C now asks the
-same table, so both raise the same errors; and an error of the cleanup after a failed
-run (a Ctrl-C landing in it) propagates, chained, as Python's ``except`` gives it.
+``__await__`` only: a metaclass whose ``__hash__`` raises (or which is unhashable)
+failed only in Python. C now asks the same table for a type whose metaclass hashes or
+compares in Python, so both raise the same errors; for any other type it still looks
+at ``__await__`` (a class registered as a ``collections.abc.Coroutine`` without one is
+returned by C and refused by Python: a strict xfail, the price of no dict lookup per
+call). And an error of the cleanup after a failed run (a Ctrl-C landing in it)
+propagates, chained, as Python's ``except`` gives it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from synchronaut_core import _accelerator, _call, _detect, synchronaut
+from synchronaut_core import _accelerator, _call, synchronaut
 
 
 def _outcome(call: Callable[..., Any], /, *args: Any) -> tuple[str, str, str]:
@@ -64,9 +66,19 @@ class _UnhashableType(metaclass=_Unhashable):
 @pytest.mark.parametrize(
     ("kind", "expected"),
     [
-        (
+        pytest.param(
             _NotAwaitable,
             ("raised", "TypeError", "object _NotAwaitable can't be used in 'await' expression"),
+            marks=pytest.mark.xfail(
+                _accelerator._speedups is not None,  # pyright: ignore[reportPrivateUsage]
+                strict=True,
+                reason=(
+                    "C returns a value whose type has no __await__ without asking Python's "
+                    "table (a dict lookup on every call: ~13% more instructions per call); "
+                    "a class registered as a Coroutine without __await__ is returned, not "
+                    "refused as Python's failed await refuses it"
+                ),
+            ),
         ),
         (_HashRaises, ("raised", "LookupError", "hashed")),
         (_UnhashableType, ("raised", "TypeError", "unhashable type: '_Unhashable'")),
@@ -84,10 +96,34 @@ def test_a_returned_value_is_classified_by_pythons_table(
     assert _decorated_outcome(make) == expected
 
 
-def test_a_value_of_a_known_type_is_returned_without_python() -> None:
-    assert _detect._COROUTINE_TYPES.get(int) is not True  # pyright: ignore[reportPrivateUsage]
-    assert _call.call_any(lambda: 5) == 5
-    assert _detect._COROUTINE_TYPES.get(int) is False  # pyright: ignore[reportPrivateUsage]
+def test_a_metaclass_hash_runs_as_often_as_in_python() -> None:
+    hashed: list[str] = []
+
+    class Counting(type):
+        def __hash__(cls) -> int:
+            hashed.append(cls.__name__)
+            return id(cls) >> 4
+
+    def make(name: str) -> Callable[[], object]:
+        kind = Counting(name, (), {})
+        return lambda: kind()
+
+    def decorated(func: Callable[[], object]) -> object:
+        return synchronaut(func)()  # DirectCall's hot path (with C)
+
+    runs: list[Callable[[Callable[[], object]], object]] = [
+        _call.call_any,
+        _call._call_any_py,  # pyright: ignore[reportPrivateUsage]
+        decorated,
+    ]
+    counts: list[int] = []
+    for run in runs:
+        hashed.clear()
+        func = make("Fresh")  # a type no path has seen
+        for _ in range(3):
+            assert type(run(func)).__name__ == "Fresh"
+        counts.append(len(hashed))
+    assert counts[0] == counts[1] == counts[2] > 0, counts
 
 
 def _other_instance() -> Any:

@@ -229,12 +229,27 @@ restore_error(SavedError first, int cleanup_failed)
 }
 #endif
 
+/* Can looking ``kind`` up in a dict run code or fail? Not when its metaclass hashes
+ * and compares as ``type`` does (by identity): then the lookup's answer is all it gives. */
+static int
+silent_key(PyTypeObject *kind)
+{
+    PyTypeObject *meta = Py_TYPE(kind);
+    return meta == &PyType_Type
+           || (meta->tp_hash == PyType_Type.tp_hash
+               && meta->tp_richcompare == PyType_Type.tp_richcompare);
+}
+
 /* A sync callable returned ``result`` (owned; NULL: it raised): the value, or what
- * Python makes of it. As the pure hot path decides: a native coroutine, or a value
- * whose type _detect._COROUTINE_TYPES does not know to be no coroutine (the same
- * table, looked up with the same hash and comparison of the type), is handed to
- * _call._resolve_coroutine; any other value is returned as it is. ``func`` is owned
- * by the caller for the duration. */
+ * Python makes of it. The pure hot path asks _detect._COROUTINE_TYPES (the type's
+ * hash, then issubclass(kind, Coroutine), learned): a native coroutine, or any other
+ * value it does not know to be no coroutine, is handed to _call._resolve_coroutine
+ * here too. For a type whose lookup is silent (silent_key) the table is not asked: a
+ * type without __await__ is no coroutine -- the one difference, a class registered as
+ * a collections.abc.Coroutine without __await__ (Python fails to await it, C returns
+ * it), is the price of not paying a dict lookup on every call. A type whose metaclass
+ * hashes or compares in Python is looked up in the same table, as Python does (its
+ * __hash__ runs, or raises, alike). ``func`` is owned by the caller for the duration. */
 static PyObject *
 resolve(State *st, PyObject *result, PyObject *func)
 {
@@ -242,15 +257,23 @@ resolve(State *st, PyObject *result, PyObject *func)
         return NULL;
     }
     if (!PyCoro_CheckExact(result)) {
-        /* Borrowed, only compared: the lookup may run a metaclass's __hash__/__eq__. */
-        PyObject *known =
-            PyDict_GetItemWithError(st->coroutine_types, (PyObject *)Py_TYPE(result));
-        if (known == Py_False) {
-            return result;
+        PyTypeObject *kind = Py_TYPE(result);
+        if (silent_key(kind)) {
+            PyAsyncMethods *am = kind->tp_as_async;
+            if (am == NULL || am->am_await == NULL) {
+                return result;
+            }
         }
-        if (known == NULL && PyErr_Occurred()) {
-            Py_DECREF(result);
-            return NULL;
+        else {
+            /* Borrowed, only compared: the lookup may run the metaclass's code. */
+            PyObject *known = PyDict_GetItemWithError(st->coroutine_types, (PyObject *)kind);
+            if (known == Py_False) {
+                return result;
+            }
+            if (known == NULL && PyErr_Occurred()) {
+                Py_DECREF(result);
+                return NULL;
+            }
         }
     }
     PyObject *resolved = PyObject_CallFunctionObjArgs(st->py_resolve, result, func, NULL);
