@@ -264,7 +264,15 @@ async def _drive(
                     if _threshold is not None and elapsed > _threshold:
                         inline.report(elapsed)
             if type(request) is not coroutine:
-                break  # the call is over: its outcome is on ``inline``
+                if request is _DONE:
+                    break  # the call is over: its outcome is on ``inline``
+                # Inline code switched to this greenlet itself (greenlet.getcurrent()
+                # .parent.switch(x)): not a bridge call. Taken for the end of the call,
+                # the greenlet -- still in the middle of it -- would go back to the pool
+                # and the next call would resume it instead of starting. Refused where
+                # it switched.
+                op, arg = throw, _foreign_switch(inline, request)
+                continue
         except BaseException as exc:
             if not green:
                 raise  # the greenlet never started, or it ended: nothing waits in it
@@ -308,6 +316,16 @@ async def _drive(
         raise error
     finally:
         del error
+
+
+def _foreign_switch(inline: _Inline, value: Any) -> RuntimeError:
+    return RuntimeError(
+        f"inline code of {inline.name} switched to the greenlet driving it with "
+        f"{type(value).__name__} value {value!r:.80}: inline code runs in a greenlet "
+        "synchronaut drives, and must leave switching to the bridge calls (call_any of "
+        "an async function awaits it in the task); run greenlet-based code without "
+        "inline=True"
+    )
 
 
 class _InContext:
