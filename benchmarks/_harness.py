@@ -50,6 +50,7 @@ class Settings:
     loop: str = "uvloop"  # the loop type of every async-side case and floor
     stat: str = "median"  # the statistic ratios are taken on
     verbose: bool = True
+    pure: bool = False  # synchronaut runs without its C accelerator (pure_targets apply)
 
 
 @dataclass
@@ -173,6 +174,14 @@ class Case:
     # For cases measured their own way (a fresh subprocess): returns ns/call samples
     # and extra measurements; replaces calibration and the rounds.
     measure: Callable[[Settings], tuple[list[float], dict[str, Any]]] | None = None
+    # The targets when synchronaut runs in pure Python (SYNCHRONAUT_NO_EXTENSIONS=1);
+    # None: the same as ``targets``.
+    pure_targets: list[Target] | None = None
+
+    def targets_for(self, settings: Settings) -> list[Target]:
+        if settings.pure and self.pure_targets is not None:
+            return self.pure_targets
+        return self.targets
 
 
 @dataclass
@@ -300,6 +309,142 @@ def threaded(call: Callable[[], object], threads: int) -> Timer:
     return timer
 
 
+# --- whole runs, interleaved -----------------------------------------------------------
+
+# One measurement of a case measured as a whole run: (ns per call, named figures).
+RunFn = Callable[[], "tuple[float, dict[str, float]]"]
+
+
+def paired(row: Row, other: Row, key: str) -> float | None:
+    """The median over the rounds of ``row``'s figure ``key`` over ``other``'s in the
+    same round (figures recorded by :class:`Interleaved`), like ``ratio_between``."""
+    ours = row.extra.get("rounds") or []
+    theirs = other.extra.get("rounds") or []
+    pairs = [
+        (a[key], b[key])
+        for a, b in zip(ours, theirs, strict=False)
+        if a.get(key) is not None and b.get(key)
+    ]
+    if not pairs or len(ours) != len(theirs):
+        return None
+    return statistics.median(a / b for a, b in pairs)
+
+
+class Interleaved:
+    """Cases measured as whole runs -- a load test, a fan-in of threads, a child
+    process -- rather than as timed loops of ``n`` operations.
+
+    Every round runs each case's run once, in a rotating order (as ``run_group``
+    does), so a slow phase of the machine spreads over all of them. Each run returns
+    (ns per call, figures); a case's samples are its ns per call over the rounds and
+    its ``extra`` holds the median of each figure, the paired ratio of each figure to
+    the floor's (``<key>_x``) and every round's figures (``rounds``, for targets that
+    compare with a peer: :func:`paired`). The first ``measure`` called runs every
+    round of every case; a run that raises is that case's error only.
+    """
+
+    def __init__(
+        self,
+        runs: dict[str, RunFn],
+        rounds: int,
+        floor: str | None = None,
+        warmup: Callable[[str], object] | None = None,
+        show: Callable[[dict[str, Any]], str] | None = None,
+        collect: bool = True,
+        rounds_of: dict[str, int] | None = None,
+    ) -> None:
+        self.runs = runs
+        self.rounds = rounds
+        # Fewer (or more) rounds for some cases: a peer that takes a minute a run.
+        self.rounds_of = rounds_of or {}
+        self.floor = floor
+        self.warmup = warmup
+        self.show = show
+        self.collect = collect  # gc.collect() and gc.disable() around each run
+        self._done = False
+        self._samples: dict[str, list[float]] = {name: [] for name in runs}
+        self._figures: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+        self._errors: dict[str, BaseException] = {}
+
+    def _one(self, name: str) -> None:
+        if self.collect:
+            gc.collect()
+            gc.disable()
+        try:
+            ns, figures = self.runs[name]()
+        except Exception as exc:
+            self._errors[name] = exc
+            return
+        finally:
+            if self.collect:
+                gc.enable()
+        self._samples[name].append(ns)
+        self._figures[name].append(figures)
+
+    def _run(self) -> None:
+        if self._done:
+            return
+        self._done = True
+        names = list(self.runs)
+        if self.warmup is not None:
+            for name in names:
+                try:
+                    self.warmup(name)
+                except Exception as exc:
+                    self._errors[name] = exc
+        for round_ in range(max([self.rounds, *self.rounds_of.values()])):
+            shift = round_ % max(1, len(names))
+            for name in names[shift:] + names[:shift]:
+                if name not in self._errors and round_ < self.rounds_of.get(name, self.rounds):
+                    self._one(name)
+
+    def result(self, name: str) -> tuple[list[float], dict[str, Any]]:
+        self._run()
+        if name in self._errors:
+            raise self._errors[name]
+        figures = self._figures[name]
+        extra: dict[str, Any] = {"rounds": figures}
+        for key in figures[0] if figures else ():
+            extra[key] = statistics.median(f[key] for f in figures)
+        floor = self._figures.get(self.floor or "")
+        if floor and len(floor) < len(figures):  # a floor of fewer rounds: its median
+            floor = [{key: statistics.median(f[key] for f in floor) for key in floor[0]}]
+            floor = floor * len(figures)
+        if floor and len(floor) == len(figures):
+            for key in extra.copy():
+                pairs = [(a.get(key), b.get(key)) for a, b in zip(figures, floor, strict=True)]
+                if key != "rounds" and all(a is not None and b for a, b in pairs):
+                    extra[f"{key}_x"] = statistics.median(a / b for a, b in pairs)  # type: ignore[operator]
+        if self.show is not None:
+            extra["show"] = self.show(extra)
+        return self._samples[name], extra
+
+    def measure(self, name: str) -> Callable[[Settings], tuple[list[float], dict[str, Any]]]:
+        """The ``Case.measure`` of ``name``."""
+        return lambda settings: self.result(name)
+
+
+def extra_target(
+    key: str,
+    limit: float,
+    label: str,
+    ref: str | None = None,
+    at_least: bool = False,
+) -> Target:
+    """A figure of an :class:`Interleaved` case against the same figure of ``ref`` (the
+    floor by default), paired by round: its ratio at least / at most ``limit``."""
+
+    def check(row: Row, rows: dict[str, Row], stat: str) -> tuple[bool | None, str]:
+        other = rows.get(ref if ref is not None else row.vs or "")
+        ratio = paired(row, other, key) if other is not None else None
+        if ratio is None:
+            return None, f"{ref or 'floor'} n/a"
+        ok = ratio >= limit if at_least else ratio <= limit
+        return ok, f"{key} {ratio:.2f}x {ref or 'floor'}"
+
+    return Target(label, check, (ref,) if ref is not None else ())
+
+
 # --- running ------------------------------------------------------------------------
 
 
@@ -339,9 +484,9 @@ def selected(pattern: str | None, group: Group, case: Case) -> bool:
     return pat in key or pat in title
 
 
-def _refs(case: Case) -> set[str]:
+def _refs(case: Case, settings: Settings) -> set[str]:
     # Names a target compares with: kept in a filtered run so the target can be checked.
-    return {ref for target in case.targets for ref in target.refs}
+    return {ref for target in case.targets_for(settings) for ref in target.refs}
 
 
 def _log(settings: Settings, text: str) -> None:
@@ -352,13 +497,14 @@ def _log(settings: Settings, text: str) -> None:
 def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row]:
     """Measure one group's (selected) cases side by side; one Row per case."""
     rows: list[Row] = []
+    started = time.perf_counter()
     with group.build(settings) as cases:
         chosen = [case for case in cases if selected(pattern, group, case)]
         if not chosen:
             return []
         keep = {case.name for case in chosen}
         for case in chosen:
-            keep |= _refs(case)
+            keep |= _refs(case, settings)
         keep |= {case.name for case in cases if case.floor}
         active = [case for case in cases if case.name in keep]
         floor = next((case.name for case in active if case.floor), None)
@@ -376,9 +522,14 @@ def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row
                 note=case.note,
                 per_op=case.per_op,
                 vs=None if case.floor else floor,
-                targets=[target.label for target in case.targets],
+                targets=[target.label for target in case.targets_for(settings)],
                 floor_limit=next(
-                    (t.floor_limit for t in case.targets if t.floor_limit is not None), None
+                    (
+                        t.floor_limit
+                        for t in case.targets_for(settings)
+                        if t.floor_limit is not None
+                    ),
+                    None,
                 ),
             )
             by_case[case.name] = row
@@ -437,10 +588,10 @@ def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row
             row.ratio = 1.0
         elif floor_row is not None:
             row.ratio = ratio_between(row, floor_row, settings.stat)
-        if row.status or not case.targets:
+        if row.status or not case.targets_for(settings):
             continue
         verdicts: list[bool | None] = []
-        for target in case.targets:
+        for target in case.targets_for(settings):
             ok, detail = target.check(row, by_name, settings.stat)
             verdicts.append(ok)
             mark = "n/a" if ok is None else ("ok" if ok else "MISSED")
@@ -453,6 +604,7 @@ def run_group(group: Group, settings: Settings, pattern: str | None) -> list[Row
             row.status = "PASS"
     for row in rows:
         _log(settings, f"  {row.name:<52} {fmt_ns(row.stat(settings.stat)):>10}")
+    _log(settings, f"  ({time.perf_counter() - started:.1f} s)")
     return rows
 
 
@@ -482,13 +634,37 @@ def fmt_ratio(value: float | None) -> str:
 
 
 def _extra(row: Row) -> str:
+    if row.status == "n/a" and row.error and not row.samples:
+        return f"n/a ({row.error})"
+    shown = row.extra.get("show")
+    if shown:
+        return str(shown)
     peak = row.extra.get("peak_mb")
     return "" if peak is None else f"peak +{peak:.0f} MB"
 
 
+def _pure_cell(pure: dict[str, Any] | None) -> str:
+    if not pure or pure.get("median_ns") is None:
+        return ""
+    text = f"{fmt_ns(pure['median_ns'])} {fmt_ratio(pure['ratio'])}"
+    if pure.get("status") in ("PASS", "FAIL"):
+        text += f"  {'; '.join(pure.get('targets') or [])} {pure['status']}"
+    return text
+
+
 def table(rows: list[Row], stat: str) -> str:
     """The plain-text table: one section per group, floor first."""
-    headers = ("case", "ctx", "min/call", "median/call", "ratio", "target", "result", "")
+    pure = any("pure" in row.extra for row in rows)
+    headers: tuple[str, ...] = (
+        "case",
+        "ctx",
+        "min/call",
+        "median/call",
+        "ratio",
+        "target",
+        "result",
+    )
+    headers += ("pure Python: median, ratio", "") if pure else ("",)
     body: list[tuple[str, ...] | str] = []
     current = None
     for row in rows:
@@ -499,18 +675,18 @@ def table(rows: list[Row], stat: str) -> str:
         name = ("* " if row.synchronaut else "  ") + row.name + (" [floor]" if row.floor else "")
         result = "n/a" if row.status == "n/a" and not row.samples else row.status
         targets = "; ".join(row.targets)
-        body.append(
-            (
-                name,
-                row.ctx,
-                fmt_ns(row.min_ns),
-                fmt_ns(row.median_ns),
-                fmt_ratio(row.ratio),
-                targets,
-                result,
-                _extra(row),
-            )
+        cells_row: tuple[str, ...] = (
+            name,
+            row.ctx,
+            fmt_ns(row.min_ns),
+            fmt_ns(row.median_ns),
+            fmt_ratio(row.ratio),
+            targets,
+            result,
         )
+        if pure:
+            cells_row += (_pure_cell(row.extra.get("pure")),)
+        body.append((*cells_row, _extra(row)))
     cells = [r for r in body if isinstance(r, tuple)]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     right = {2, 3, 4}
@@ -538,6 +714,11 @@ def table(rows: list[Row], stat: str) -> str:
     notes += [f"  {r.name}: {r.error}" for r in rows if r.error and r.status == "ERROR"]
     notes += [f"  {r.name}: {r.note}" for r in rows if r.note]
     misses = [f"  {r.name}: " + "; ".join(r.target_detail) for r in rows if r.status == "FAIL"]
+    misses += [
+        f"  {r.name} (pure Python): " + "; ".join(r.extra["pure"]["target_detail"])
+        for r in rows
+        if r.extra.get("pure", {}).get("status") == "FAIL"
+    ]
     if misses:
         out += ["", "Targets missed:", *misses]
     if notes:

@@ -203,6 +203,7 @@ def _await_cases(loop: asyncio.AbstractEventLoop, kind: str, targets: bool = Tru
             per_op=10,
             synchronaut=True,
             targets=[at_most(3)] if targets else [],
+            pure_targets=[at_most(3.5)] if targets else [],  # issue 17
             probe=_probe(loop, lambda fn: lambda: call_any(fn), aprobe_callee),
         ),
         Case(

@@ -7,8 +7,7 @@
 - the same inside Trio, against a nursery of ``trio.to_thread.run_sync`` and
   coroutines; plus a check that a Trio batch really runs concurrently (40 calls that
   each sleep 50 ms must take about 50 ms, not 2 s);
-- 100 000 mixed calls with ``max_concurrency=100`` in a fresh process each: time and
-  the peak resident memory over the process's start (see ``_memchild.py``).
+- (batches of 1 k to 1 M calls in fresh processes, time and memory: ``cases_million``).
 
 The batch's input list is built once, outside the clock; figures are ns per call.
 """
@@ -16,10 +15,7 @@ The batch's input list is built once, outside the clock; figures are ns per call
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -36,7 +32,6 @@ from _harness import (
     Target,
     async_probe,
     at_most,
-    extra_at_most,
     probe_callee,
     sync_probe,
 )
@@ -313,67 +308,6 @@ def _trio_concurrency(settings: Settings) -> Iterator[list[Case]]:
     yield cases
 
 
-# --- 100 000 calls, max_concurrency=100, each in a fresh process --------------------------
-
-
-def _child(impl: str, count: int, limit: int, kind: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, str(MEMCHILD), impl, str(count), str(limit), kind],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=dict(os.environ),
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "child failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _memory(impl: str, count: int, limit: int) -> Callable[[Settings], Any]:
-    def measure(settings: Settings) -> tuple[list[float], dict[str, Any]]:
-        runs = [
-            _child(impl, count, limit, settings.loop) for _ in range(1 if settings.quick else 3)
-        ]
-        samples = [run["elapsed_ns"] / count for run in runs]
-        peaks = sorted((run["peak_kb"] - run["rss_start_kb"]) / 1024 for run in runs)
-        extra = {
-            "peak_mb": peaks[len(peaks) // 2],
-            "peaks_mb": peaks,
-            "rss_start_mb": runs[0]["rss_start_kb"] / 1024,
-            "calls_list_mb": (runs[0]["rss_built_kb"] - runs[0]["rss_start_kb"]) / 1024,
-        }
-        return samples, extra
-
-    return measure
-
-
-@contextmanager
-def _big(settings: Settings) -> Iterator[list[Case]]:
-    count, limit = 100_000, 100
-    cases = [
-        Case(
-            "asyncio.gather + Semaphore(100)",
-            floor=True,
-            measure=_memory("gather", count, limit),
-            ctx="none",
-            note="a fresh process per run; peak RSS over the process's RSS at start",
-        )
-    ]
-    if _env.synchronaut_batch is None:
-        cases.append(Case("await parallel_map(max_concurrency=100)", na=NO_BATCH))
-    else:
-        cases.append(
-            Case(
-                "await parallel_map(max_concurrency=100)",
-                measure=_memory("parallel_map", count, limit),
-                synchronaut=True,
-                targets=[extra_at_most("peak_mb", 100, "peak < +100 MB", " MB")],
-            )
-        )
-    yield cases
-
-
 GROUPS = [
     Group("batch-sync", "parallel_map: 1 000 sync calls from sync code", _sync),
     Group("batch-asyncio", "parallel_map: 10 000 mixed calls in asyncio", _asyncio),
@@ -381,5 +315,4 @@ GROUPS = [
     Group(
         "batch-trio-concurrent", "parallel_map: Trio batches run concurrently", _trio_concurrency
     ),
-    Group("batch-100k", "parallel_map: 100 000 mixed calls, max_concurrency=100", _big),
 ]

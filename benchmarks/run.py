@@ -52,6 +52,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat-ms", type=float, help="target duration of one repeat")
     parser.add_argument("-q", "--quiet", action="store_true", help="print the table only")
     parser.add_argument(
+        "--no-pure", action="store_true", help="no pure-Python column (SYNCHRONAUT_NO_EXTENSIONS=1)"
+    )
+    # The child run behind the pure-Python column: the micro groups only (see _pure).
+    parser.add_argument("--pure-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--replot",
         metavar="JSON",
         help="measure nothing: print the table and draw the chart of a saved results file",
@@ -69,8 +74,8 @@ def _replot(args: argparse.Namespace) -> int:
     rows = [_harness.Row(**row) for row in payload["rows"]]
     print(_harness.table(rows, meta["stat"]))
     chart = args.chart or str(HERE / "chart.png")
-    _chart.draw(rows, meta, Path(chart))
-    print(f"chart: {chart}")
+    for path in _chart.draw_all(rows, meta, Path(chart)):
+        print(f"chart: {path}")
     return 0
 
 
@@ -92,9 +97,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import _env
     import _harness
+    import _pure
     import cases_async
     import cases_batch
+    import cases_fanin
+    import cases_fastapi
+    import cases_import
     import cases_inline
+    import cases_million
     import cases_sync
     import cases_sync_async
     import cases_trio
@@ -109,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             print(f"no chart: {exc} (uv sync --group bench)", file=sys.stderr)
 
+    import synchronaut_core
+
     settings = _harness.Settings(
         quick=args.quick,
         repeats=args.repeats or (5 if args.quick else 15),
@@ -116,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         loop=loop,
         stat=args.stat,
         verbose=not args.quiet,
+        pure=not synchronaut_core.ACCELERATED,
     )
     # sync -> sync first: nothing has imported Trio yet (see cases_sync).
     groups = [
@@ -126,8 +139,22 @@ def main(argv: list[str] | None = None) -> int:
         *cases_inline.GROUPS,
         *cases_trio.GROUPS,
         *cases_batch.GROUPS,
+        *cases_fanin.GROUPS,
+        *cases_fastapi.GROUPS,
+        *cases_million.GROUPS,
         *cases_sync.GROUPS_LATE,
+        *cases_import.GROUPS,  # fresh interpreters: nothing here is imported in-process
     ]
+    if args.pure_child:  # the micro groups, for the pure-Python column
+        micro = [
+            *cases_sync.GROUPS,
+            *cases_sync_async.GROUPS,
+            *cases_async.GROUPS,
+            *cases_trio.GROUPS,
+            *cases_sync.GROUPS_LATE,
+        ]
+        quick = _pure.QUICK_GROUPS
+        groups = [g for g in micro if not args.quick or g.key in quick]
     load_before = os.getloadavg()[0]
     if load_before > 1.0:
         print(
@@ -137,10 +164,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     started = time.perf_counter()
     rows = list(_harness.iter_rows(groups, settings, args.only))
-    elapsed = time.perf_counter() - started
     if not rows:
         print(f"no case matches {args.only!r}", file=sys.stderr)
         return 2
+    if not (args.pure_child or args.no_pure or settings.pure):
+        if not args.quiet:
+            print("[pure Python: the micro groups again with SYNCHRONAUT_NO_EXTENSIONS=1]")
+        try:
+            _pure.merge(rows, _pure.run_child(args))
+        except RuntimeError as exc:
+            print(f"no pure-Python column: {exc}", file=sys.stderr)
+    elapsed = time.perf_counter() - started
 
     meta = {
         "command": " ".join(["benchmarks/run.py", *(argv if argv is not None else sys.argv[1:])]),
@@ -151,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         "repeats": settings.repeats,
         "repeat_ms": settings.repeat_ns / 1e6,
         "seconds": round(elapsed, 1),
+        "accelerated": synchronaut_core.ACCELERATED,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": _env.machine(),
@@ -173,9 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(_harness.table(rows, args.stat))
     print()
-    failed = [row for row in rows if row.status == "FAIL"]
-    passed = [row for row in rows if row.status == "PASS"]
-    print(f"{len(passed)} targets met, {len(failed)} missed; {elapsed:.0f} s")
+    statuses = [row.status for row in rows] + _pure.statuses(rows)
+    print(
+        f"{statuses.count('PASS')} targets met, {statuses.count('FAIL')} missed "
+        f"({'pure Python' if settings.pure else 'C accelerator'}"
+        f"{'' if settings.pure or args.no_pure else ', pure-Python column included'}); "
+        f"{elapsed:.0f} s"
+    )
 
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -185,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if chart_module is not None and chart:
         try:
-            chart_module.draw(rows, meta, Path(chart))
+            written = chart_module.draw_all(rows, meta, Path(chart))
         except Exception as exc:  # e.g. matplotlib uninstalled during the run
             print(
                 f"no chart: {type(exc).__name__}: {exc}; redraw it with "
@@ -193,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
         else:
-            print(f"chart: {chart}")
+            for path in written:
+                print(f"chart: {path}")
     return 0
 
 

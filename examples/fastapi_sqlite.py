@@ -1,7 +1,8 @@
 """A small FastAPI service over a sync SQLite data layer.
 
-Run it:  uv run uvicorn fastapi_sqlite:app --app-dir examples
-(NOTES_DB=path picks the database file; default notes.sqlite3 in the current folder.)
+Run it:  uv run --group dev uvicorn fastapi_sqlite:app --app-dir examples
+(NOTES_DB=path picks the database file; default examples/data/notes.sqlite3, beside this
+file whatever the current folder, and ignored by git.)
 
 The data layer is plain sync code on one ``sqlite3`` connection, which SQLite lets
 only the thread that created it use. ``@synchronaut(thread_sensitive=True)`` runs
@@ -14,13 +15,15 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
 from synchronaut import synchronaut
 
-_DB_PATH = os.environ.get("NOTES_DB", "notes.sqlite3")
+_DEFAULT_DB = Path(__file__).resolve().parent / "data" / "notes.sqlite3"
+_DB_PATH = Path(os.environ.get("NOTES_DB") or _DEFAULT_DB)
 _conn: sqlite3.Connection | None = None
 _conn_thread: str | None = None
 
@@ -30,6 +33,7 @@ def _db() -> sqlite3.Connection:
     # that every later use happens on that same thread.
     global _conn, _conn_thread
     if _conn is None:
+        _DB_PATH.parent.mkdir(parents=True, exist_ok=True)  # examples/data on a first run
         _conn = sqlite3.connect(_DB_PATH)
         _conn.execute("create table if not exists notes (id integer primary key, text text)")
         _conn_thread = threading.current_thread().name

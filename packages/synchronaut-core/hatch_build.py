@@ -5,6 +5,8 @@ The package is complete without it (pure Python, same behaviour). The wheel is p
 
 - ``SYNCHRONAUT_NO_EXTENSIONS`` is set to anything but ``0`` or empty (or the older
   ``SYNCHRONAUT_PURE_PYTHON`` is set) at build time, or
+- the building Python is free-threaded (3.13t, 3.14t): ``_accelerator`` never loads the
+  extension there (it needs the GIL), so a compiled file would be dead weight, or
 - the C compiler fails or is missing (``CC=/nonexistent`` shows it).
 
 Otherwise the wheel is tagged for the building interpreter (``cp312-cp312-linux_x86_64``;
@@ -61,8 +63,20 @@ class _SpeedupsFinder:
         if fullname != _NAME:
             return None
         # importlib.machinery is loaded already; importlib.util would cost an import.
-        from importlib.machinery import ExtensionFileLoader, ModuleSpec
+        from importlib.machinery import EXTENSION_SUFFIXES, ExtensionFileLoader, ModuleSpec
 
+        # The whole suffix names the ABI (".so" alone would match any file).
+        if os.path.basename(_PATH)[len("_speedups") :] not in EXTENSION_SUFFIXES:
+            # An installer may reuse this editable wheel for an environment of another
+            # Python: its extension would be loaded into the wrong ABI (a broken type,
+            # or a crash). synchronaut_core runs pure Python instead, and says why.
+            # (No f-string: this text is itself a str.format template.)
+            raise ImportError(
+                _PATH + " was built for another Python than this one ("
+                + sys.implementation.cache_tag + "); reinstall synchronaut-core here "
+                "(uv sync --reinstall-package synchronaut-core)",
+                name=_NAME,
+            )
         spec = ModuleSpec(_NAME, ExtensionFileLoader(_NAME, _PATH), origin=_PATH)
         spec.has_location = True
         return spec
@@ -96,6 +110,8 @@ class SpeedupsBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         switch = _disabled_by()
         if switch:
             reason = f"disabled at build time by {switch}"
+        elif sysconfig.get_config_var("Py_GIL_DISABLED"):
+            reason = "free-threaded Python: the accelerator is never loaded there"
         else:
             try:
                 built = _compile(source, out / "build")

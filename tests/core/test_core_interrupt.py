@@ -100,10 +100,10 @@ def test_an_interrupt_before_the_coroutine_is_handed_over_closes_it(
     import gc
     import warnings
 
-    from synchronaut_core import _call, _decorator
+    from synchronaut_core import _blocking
 
-    monkeypatch.setattr(_call, "_block_on_coroutine", _interrupted_on_entry)
-    monkeypatch.setattr(_decorator, "_block_on_coroutine", _interrupted_on_entry)
+    # _call and _decorator import it where the blocking paths start (see _first_use).
+    monkeypatch.setattr(_blocking, "_block_on_coroutine", _interrupted_on_entry)
     name, call = _calls()[index]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -114,7 +114,7 @@ def test_an_interrupt_before_the_coroutine_is_handed_over_closes_it(
 
 
 def test_a_coroutine_that_started_is_not_closed_by_the_interrupted_caller() -> None:
-    from synchronaut_core._blocking import _close_if_unstarted
+    from synchronaut_core._detect import _close_if_unstarted
 
     async def two_steps() -> int:
         await __import__("asyncio").sleep(0)

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from synchronaut_core import _accelerator, _call, call_any, synchronaut
+from synchronaut_core import _accelerator, _call, _detect, call_any, synchronaut
 
 pytestmark = pytest.mark.skipif(
     _accelerator._speedups is None, reason=f"C accelerator not loaded: {_accelerator._REASON}"
@@ -145,6 +145,7 @@ def test_each_module_instance_has_its_own_state_and_type() -> None:
         _call._resolve_coroutine,  # pyright: ignore[reportPrivateUsage]
         _call._close_returned_if_unstarted,  # pyright: ignore[reportPrivateUsage]
         ("alpha",),
+        _detect._COROUTINE_TYPES,  # pyright: ignore[reportPrivateUsage]
         "call_any(func, /, *args, alpha=None, **kwargs)\n--\n\nA test instance.",
     )
     assert fast(add, 1, b=2) == 3  # no option: the direct path
@@ -154,7 +155,7 @@ def test_each_module_instance_has_its_own_state_and_type() -> None:
         fast(add, 1, timeout=1)  # not an option of this instance: add's own TypeError
     assert call_any(add, 1, timeout=1) == 1  # the real call_any is untouched
     with pytest.raises(TypeError, match="tuple of str"):
-        other.setup(len, len, len, len, (1,), "")
+        other.setup(len, len, len, len, (1,), {}, "")
 
     # Bound types are checked against the instance's own DirectCall.
     class Mine(other.DirectCall):
@@ -197,7 +198,7 @@ def test_the_direct_path_owns_the_function_it_calls() -> None:
     result = _run(
         """
         import gc, sys, types, weakref
-        from synchronaut_core import _accelerator
+        from synchronaut_core import _accelerator, _call  # _call sets the module up
 
         class Wrapper(_accelerator._speedups.DirectCall):
             def _call(self, *args, **kwargs):

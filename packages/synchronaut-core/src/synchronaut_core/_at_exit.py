@@ -78,8 +78,14 @@ def _run_coroutine_here(
             coro.close()
         raise _busy_loop_error(name)
     _logger.debug("synchronaut: no thread can start at exit; running %s on this thread", name)
+    try:
+        factory = _get_loop_factory()
+    except BaseException:
+        if isinstance(coro, Coroutine):
+            coro.close()  # never started: no "never awaited" warning at exit
+        raise
     made = coro if isinstance(coro, Coroutine) else coro()
-    return _run_in_new_loop(_get_loop_factory(), _bounded(made, timeout, name), _CANCEL_GRACE)
+    return _run_in_new_loop(factory, _bounded(made, timeout, name), _CANCEL_GRACE)
 
 
 def _run_step_here(

@@ -2,8 +2,9 @@
 
 ``_current_backend()`` returns the backend module -- ``_asyncio`` or ``_trio``, both
 implementing ``_Backend`` -- for the loop running this thread, or None in plain sync
-code (worker threads included). Trio's module is imported on first use only, which
-can only happen once Trio is running; Trio itself is only consulted once something
+code (worker threads included). Both modules are imported on first use only (so
+``import synchronaut_core`` pays for neither): ``_asyncio`` when a loop is first seen
+running, Trio's once Trio is running; Trio itself is only consulted once something
 else has imported it.
 """
 
@@ -13,11 +14,13 @@ import sys
 from asyncio import _get_running_loop  # pyright: ignore[reportPrivateUsage]
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from . import _asyncio
 from ._detect import _trio_running
-from ._job import _JobRunner
+from ._first_use import _load_machinery
+
+if TYPE_CHECKING:
+    from ._job import _JobRunner
 
 __all__ = ["current_async_library"]
 
@@ -65,13 +68,24 @@ def _trio() -> _Backend:
     return _trio_impl
 
 
-_asyncio_backend: _Backend = _asyncio  # pyright: ignore[reportAssignmentType]
+_asyncio_impl: Any = None
+
+
+def _load_asyncio() -> _Backend:
+    """Our asyncio module, imported the first time a running loop asks (in that loop's
+    thread; the import lock makes two first callers load it once)."""
+    global _asyncio_impl
+    _load_machinery()  # imports _asyncio with the rest, whole (see _first_use)
+    from . import _asyncio as module
+
+    _asyncio_impl = module
+    return _asyncio_impl
 
 
 def _current_backend() -> _Backend | None:
     """The backend whose loop runs this thread; None in plain sync code."""
     if _get_running_loop() is not None:
-        return _asyncio_backend
+        return _asyncio_impl or _load_asyncio()
     if "trio" in _modules and _trio_running():
         return _trio()
     return None

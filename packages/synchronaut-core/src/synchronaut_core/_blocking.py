@@ -17,9 +17,6 @@ from typing import Any
 from . import _inline
 from ._at_exit import _park_if_refused, _run_coroutine_here, _threads_refused
 from ._backends import _current_backend
-
-# Defined in _detect (inline mode needs it below this module); callers import it here.
-from ._detect import _close_if_unstarted as _close_if_unstarted
 from ._job import _Job, _JobRunner
 from ._loop_calls import _MOVED, _CoroOrMaker, _discard, _LoopCall
 from ._placement import _preferred_host

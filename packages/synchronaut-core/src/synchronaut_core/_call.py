@@ -36,32 +36,31 @@ from types import CoroutineType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
 from . import _accelerator, _inline
-from ._async_iter import _thread_iterator
-from ._backends import _Backend, _current_backend
-from ._blocking import (
-    _block_on_coroutine,
-    _call_in_executor_blocking,
-    _call_thread_sensitive_blocking,
-    _close_if_unstarted,
-)
+from ._backends import _current_backend
 from ._detect import (
     _CO_ASYNC,
     _COROUTINE_TYPES,
     _await,
+    _close_if_unstarted,
     _close_quietly,
     _func_name,
     _is_async_slow,
     _is_coroutine_type,
     _marked_async,
 )
-from ._sensitive import _sensitive_runner
-from ._sync_iter import _blocking_iterator
+from ._first_use import _load_machinery
 from ._thread_state import _state
-from ._timed import _TimedAsyncIterator
 from ._validate import _check_timeout
 
+# The machinery of the slower paths -- blocking on a loop (``_blocking``: the loop
+# thread, the pool, the waits), offloading, iterators, the thread-sensitive runner -- is
+# imported where those paths start (``_first_use``: whole, even under Ctrl-C), not here:
+# ``from synchronaut_core import call_any`` then costs what the classification needs,
+# and each of those paths crosses a thread (microseconds) where the check and the import
+# statement of a loaded module cost ~0.6 us.
 if TYPE_CHECKING:
     from ._async_iter import ThreadIterator
+    from ._backends import _Backend
     from ._sync_iter import BlockingIterator
 
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
@@ -430,7 +429,15 @@ def _iterate(
         if not hasattr(agen, "__anext__"):
             return agen
         if in_loop:
-            return agen if timeout is None else _TimedAsyncIterator(agen, timeout, name)
+            if timeout is None:
+                return agen
+            _load_machinery()
+            from ._timed import _TimedAsyncIterator
+
+            return _TimedAsyncIterator(agen, timeout, name)
+        _load_machinery()
+        from ._sync_iter import _blocking_iterator
+
         return _blocking_iterator(agen, timeout, name)
     gen = func(*args, **kwargs)
     if not in_loop or not hasattr(gen, "__next__"):
@@ -442,11 +449,19 @@ def _iterate(
             f"{name} is a generator function: it runs on a dedicated thread of its own "
             "for its whole life, and cannot be given an executor"
         )
+    _load_machinery()
+    from ._async_iter import _thread_iterator
+
     return _thread_iterator(gen, timeout, 0, options.thread_sensitive, name)
 
 
 def _offload_target(options: CallOptions) -> Any:
-    return _sensitive_runner() if options.thread_sensitive else options.executor
+    if not options.thread_sensitive:
+        return options.executor
+    _load_machinery()
+    from ._sensitive import _sensitive_runner
+
+    return _sensitive_runner()
 
 
 def _is_plain_async_def(func: Callable[..., Any]) -> bool:
@@ -465,6 +480,9 @@ def _call_blocking(
     """Call ``func`` and block for its value (options already checked)."""
     timeout = options.timeout
     if is_async:
+        _load_machinery()
+        from ._blocking import _block_on_coroutine
+
         if _is_plain_async_def(func):
             # A plain ``async def``: its coroutine is made on the loop's thread, where
             # Ctrl-C never lands (see _blocking._LoopCall.start). Any other callable
@@ -492,17 +510,27 @@ def _call_blocking(
             _close_if_unstarted(coro)
             raise
     if options.thread_sensitive:
+        _load_machinery()
+        from ._blocking import _call_thread_sensitive_blocking
+
         result = _call_thread_sensitive_blocking(func, args, kwargs, timeout, _func_name(func))
     elif timeout is None and not options.force_offload:
         result = func(*args, **kwargs)
     else:
+        _load_machinery()
+        from ._blocking import _call_in_executor_blocking
+
         result = _call_in_executor_blocking(
             func, args, kwargs, timeout, options.executor, _func_name(func)
         )
     if type(result) is CoroutineType:
         # A sync callable that returned a coroutine (say, a lambda around an async
-        # call): run it rather than hand back a coroutine nobody will await.
+        # call): run it rather than hand back a coroutine nobody will await. (The
+        # import is inside the ``try``: an interrupt there still closes ``result``.)
         try:
+            _load_machinery()
+            from ._blocking import _block_on_coroutine
+
             return _block_on_coroutine(result, timeout, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
         except BaseException:
             _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
@@ -524,6 +552,9 @@ def _run_awaitable(awaitable: Awaitable[Any], timeout: float | None, name: str) 
     """
     coro = _await(awaitable)
     try:
+        _load_machinery()
+        from ._blocking import _block_on_coroutine
+
         return _block_on_coroutine(coro, timeout, name)
     except BaseException:
         _close_if_unstarted(coro)
@@ -637,6 +668,9 @@ def call_any(
             result = func(*args, **kwargs)  # sync -> sync: a direct call
             try:  # (from the type() check on: a Ctrl-C there must not lose a coroutine)
                 if type(result) is CoroutineType:
+                    _load_machinery()
+                    from ._blocking import _block_on_coroutine
+
                     return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
             except BaseException:
                 if type(result) is CoroutineType:
@@ -964,6 +998,9 @@ def _resolve_coroutine(result: Any, func: Callable[..., Any]) -> Any:
     ``result`` with ``_close_returned_if_unstarted``.
     """
     if type(result) is CoroutineType:
+        _load_machinery()
+        from ._blocking import _block_on_coroutine
+
         return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
     if _is_coroutine_type(type(result)):  # pyright: ignore[reportUnknownArgumentType]
         return _run_awaitable(result, None, _func_name(func))
@@ -1005,5 +1042,6 @@ if _speedups is not None:
         _resolve_coroutine,
         _close_returned_if_unstarted,
         _OPTION_NAMES,
+        _COROUTINE_TYPES,
         f"call_any(func, /, *args, {_defaults}, **kwargs)\n--\n\n{_call_any_py.__doc__ or ''}",
     )

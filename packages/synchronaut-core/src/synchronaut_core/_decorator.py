@@ -28,9 +28,7 @@ from types import CoroutineType, MethodType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
 from . import _inline
-from ._async_iter import _loop_generator
 from ._backends import _current_backend
-from ._blocking import _block_on_coroutine, _close_if_unstarted
 from ._call import (
     _NO_OPTIONS,
     CallOptions,
@@ -41,8 +39,19 @@ from ._call import (
     _speedups,
     _stack,
 )
-from ._detect import _CO_ASYNC, _COROUTINE_TYPES, _func_name, _is_coroutine_type
-from ._job import _in_process
+from ._detect import (
+    _CO_ASYNC,
+    _COROUTINE_TYPES,
+    _close_if_unstarted,
+    _func_name,
+    _is_coroutine_type,
+)
+from ._first_use import _load_machinery
+
+# As in _call: what only the slower paths need (blocking on a loop, a generator's own
+# thread, an executor's kind) is imported where they start (``_first_use``), so that
+# decorating at import time -- what every module using @synchronaut does -- loads only
+# this.
 
 __all__ = [
     "SynchronautAsync",
@@ -129,17 +138,23 @@ class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues
         self._func = func
         self._options = options
         executor = options.executor
-        self._options_here = (
-            None
-            if executor is None or _in_process(executor)
-            else _options(
-                options.timeout,
-                None,
-                options.force_offload,
-                options.thread_sensitive,
-                options.inline,
+        if executor is None:
+            self._options_here = None
+        else:
+            _load_machinery()
+            from ._job import _in_process
+
+            self._options_here = (
+                None
+                if _in_process(executor)
+                else _options(
+                    options.timeout,
+                    None,
+                    options.force_offload,
+                    options.thread_sensitive,
+                    options.inline,
+                )
             )
-        )
         # No option set: calls can take the flat path (no CallOptions dispatch).
         self._direct_func = func if options is _NO_OPTIONS else None
         self._fast_kind = self._KIND
@@ -274,6 +289,9 @@ class SynchronautSync(_Wrapper[P, R]):
             result = func(*args, **kwargs)  # the hot path: a direct call
             if type(result) is CoroutineType:
                 try:
+                    _load_machinery()
+                    from ._blocking import _block_on_coroutine
+
                     return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
                 except BaseException:
                     # Ctrl-C on _block_on_coroutine's entry: see _call._call_blocking.
@@ -405,6 +423,9 @@ class SynchronautGen(_Wrapper[P, T]):
         options = self._options
         if options.inline:
             return _inline._inline_iterator(gen, options.timeout, _func_name(func))
+        _load_machinery()
+        from ._async_iter import _loop_generator
+
         return _loop_generator(
             gen,
             options.timeout,

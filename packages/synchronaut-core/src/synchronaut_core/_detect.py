@@ -2,7 +2,8 @@
 
 Both questions are asked on every call, so the common cases are answered without
 ``inspect`` and without importing Trio: Trio is only consulted once something else
-has imported it.
+has imported it. The helpers closing a coroutine nobody will run live here too, so
+that every caller's cleanup has them without a heavier import.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from types import CoroutineType, MethodType
 from typing import Any
 
 _modules = sys.modules
-_CR_SUSPENDED = sys.version_info >= (3, 11)  # coroutine.cr_suspended exists
 _logger = logging.getLogger("synchronaut")
 
 #: ``co_flags`` bits of functions whose call returns an awaitable: ``async def`` and
@@ -146,6 +146,27 @@ def _close_quietly(coro: object) -> None:
         _logger.debug("synchronaut: closing a dropped coroutine failed", exc_info=True)
 
 
+_CR_SUSPENDED = sys.version_info >= (3, 11)  # coroutine.cr_suspended exists
+
+
+def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
+    """On the caller's thread, when handing ``coro`` over raised: close it if unstarted.
+
+    An interrupt (Ctrl-C) can land on the very entry of ``_block_on_coroutine`` (or on
+    the first import of ``_blocking`` just before it), before anything owns the
+    coroutine its caller just made; closed here, it does not warn "never awaited". One
+    that started belongs to the loop running it, and is left alone. (Between the checks
+    and ``close()`` there is no call, so the GIL cannot pass to a loop thread that would
+    start it meanwhile.) Here, beside the other coroutine helpers, so that the callers'
+    cleanup never needs the module whose import may have been what failed.
+    """
+    if _CR_SUSPENDED:
+        if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:  # pyright: ignore[reportAttributeAccessIssue]
+            coro.close()
+    elif coro.cr_frame is not None and coro.cr_frame.f_lasti < 0:  # pyright: ignore[reportAttributeAccessIssue]
+        coro.close()
+
+
 def _func_name(func: object) -> str:
     """The name a user recognises in messages: ``__name__``, through partials."""
     target: Any = func
@@ -153,19 +174,3 @@ def _func_name(func: object) -> str:
         target = target.func  # pyright: ignore[reportUnknownMemberType]
     name = getattr(target, "__name__", None)
     return name if isinstance(name, str) else type(target).__name__
-
-
-def _close_if_unstarted(coro: Coroutine[Any, Any, Any]) -> None:
-    """On the caller's thread, when handing ``coro`` over raised: close it if unstarted.
-
-    An interrupt (Ctrl-C) can land on the very entry of ``_block_on_coroutine``,
-    before anything owns the coroutine its caller just made; closed here, it does
-    not warn "never awaited". One that started belongs to the loop running it, and
-    is left alone. (Between the checks and ``close()`` there is no call, so the GIL
-    cannot pass to a loop thread that would start it meanwhile.)
-    """
-    if _CR_SUSPENDED:
-        if coro.cr_frame is not None and not coro.cr_running and not coro.cr_suspended:  # pyright: ignore[reportAttributeAccessIssue]
-            coro.close()
-    elif coro.cr_frame is not None and coro.cr_frame.f_lasti < 0:  # pyright: ignore[reportAttributeAccessIssue]
-        coro.close()

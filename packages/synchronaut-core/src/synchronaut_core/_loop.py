@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._at_exit import _threads_refused
 from ._fork import _ensure_fork_hook
 from ._validate import _check_seconds, _wait_limit
 from ._waits import _blocked, _closes_cycle
@@ -43,8 +44,16 @@ def _get_loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
         importer = threading.Thread(
             target=_choose_loop_factory, name="synchronaut-import", daemon=True
         )
-        importer.start()
-        importer.join()
+        try:
+            importer.start()
+        except RuntimeError as exc:
+            if not _threads_refused(exc):
+                raise
+            # An atexit hook on Python 3.12, which starts no more threads: decided on
+            # this (the main) thread, where the exit-time loop will run anyway.
+            _choose_loop_factory()
+        else:
+            importer.join()
         factory = _loop_factory
         assert factory is not None
     return factory
@@ -58,10 +67,17 @@ def _choose_loop_factory() -> None:
             import uvloop  # pyright: ignore[reportMissingImports]
         except ImportError:
             pass
-        except Exception:  # installed but broken: say so, and use asyncio's loop
-            _logger.warning(
-                "synchronaut: uvloop failed to import; using asyncio's loop", exc_info=True
-            )
+        except Exception as exc:  # installed but broken: say so, and use asyncio's loop
+            if isinstance(exc, RuntimeError) and getattr(threading, "_SHUTTING_DOWN", False):
+                # A first loop made from an atexit hook: uvloop's import needs
+                # concurrent.futures.thread, which can no longer register its own exit
+                # hook ("can't register atexit after shutdown"). Nothing is broken;
+                # asyncio's loop serves the last calls of the process, quietly.
+                _logger.debug("synchronaut: uvloop cannot be imported at exit", exc_info=True)
+            else:
+                _logger.warning(
+                    "synchronaut: uvloop failed to import; using asyncio's loop", exc_info=True
+                )
         else:
             factory = uvloop.new_event_loop  # pyright: ignore
     _loop_factory = factory

@@ -31,6 +31,7 @@ typedef struct {
     PyObject *py_resolve;       /* _resolve_coroutine(result, func) */
     PyObject *py_close;         /* _close_returned_if_unstarted(result) */
     PyObject *option_names;     /* tuple of str: call_any's keyword-only parameters */
+    PyObject *coroutine_types;  /* _detect._COROUTINE_TYPES: type -> "is a coroutine to run" */
     /* Made by the exec slot. */
     PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
     PyTypeObject *direct_call_type;
@@ -81,7 +82,7 @@ state_of_type(PyTypeObject *type)
 static int
 check_ready(State *st)
 {
-    if (st->py_call_any == NULL || st->str_call == NULL) {
+    if (st->py_call_any == NULL || st->str_call == NULL || st->coroutine_types == NULL) {
         PyErr_SetString(PyExc_RuntimeError,
                         "synchronaut_core._speedups: not set up, or already finalized");
         return -1;
@@ -119,7 +120,10 @@ trio_running(State *st)
     /* Owned: the attribute reads below run Python code (a module __getattr__, a
      * property) that may remove sniffio from sys.modules. */
     PyObject *sniffio = Py_XNewRef(PyDict_GetItemWithError(modules, st->str_sniffio));
-    if (sniffio == NULL) {
+    if (sniffio == NULL || sniffio == Py_None) {
+        /* Absent, or blocked (sys.modules["sniffio"] = None): Python's
+         * _modules.get("sniffio") is None, and it asks Trio instead. */
+        Py_XDECREF(sniffio);
         return PyErr_Occurred() ? -1 : TRIO_ASK_PYTHON;
     }
     PyObject *local = PyObject_GetAttr(sniffio, st->str_thread_local);
@@ -132,7 +136,17 @@ trio_running(State *st)
     if (name == NULL) {
         return -1;
     }
-    int running = PyUnicode_Check(name) && PyUnicode_Compare(name, st->str_trio) == 0;
+    if (name == Py_None) {
+        Py_DECREF(name);
+        return TRIO_NO; /* sniffio's value outside any run: None == "trio" runs no code */
+    }
+    if (!PyUnicode_CheckExact(name)) {
+        /* Anything else but a str (a str subclass too) compares with its own __eq__,
+         * which may run any code: Python makes that comparison, once. */
+        Py_DECREF(name);
+        return TRIO_ASK_PYTHON;
+    }
+    int running = PyUnicode_Compare(name, st->str_trio) == 0;
     Py_DECREF(name);
     return running ? TRIO_YES : TRIO_NO;
 }
@@ -150,46 +164,133 @@ function_flags(PyObject *func)
     return -1;
 }
 
-/* Could ``obj`` be a coroutine to run? A native one, or an object of a type with
- * __await__ (every collections.abc.Coroutine has one): Python decides which of those
- * are run (_call._resolve_coroutine); any other value is returned as it is. */
-static int
-may_be_awaitable(PyObject *obj)
+/* The cleanup after the resolver raised failed too (a Ctrl-C landing in it): as in
+ * Python's ``except BaseException: cleanup(); raise``, the cleanup's exception
+ * propagates, with the first one as its __context__. The first is owned here. */
+#if PY_VERSION_HEX >= 0x030C0000
+typedef PyObject *SavedError;
+
+static SavedError
+save_error(void)
 {
-    if (PyCoro_CheckExact(obj)) {
-        return 1;
-    }
-    PyAsyncMethods *am = Py_TYPE(obj)->tp_as_async;
-    return am != NULL && am->am_await != NULL;
+    return PyErr_GetRaisedException();
 }
 
-/* A sync callable returned what may be a coroutine: let Python decide and run it.
- * ``func`` is owned by the caller for the duration. */
+static void
+restore_error(SavedError first, int cleanup_failed)
+{
+    if (!cleanup_failed) {
+        PyErr_SetRaisedException(first);
+        return;
+    }
+    PyObject *second = PyErr_GetRaisedException();
+    if (second != first) {
+        PyException_SetContext(second, first); /* steals first */
+    }
+    else {
+        Py_DECREF(first);
+    }
+    PyErr_SetRaisedException(second);
+}
+#else
+typedef struct {
+    PyObject *type, *value, *traceback;
+} SavedError;
+
+static SavedError
+save_error(void)
+{
+    SavedError e;
+    PyErr_Fetch(&e.type, &e.value, &e.traceback);
+    PyErr_NormalizeException(&e.type, &e.value, &e.traceback);
+    if (e.traceback != NULL && e.value != NULL) {
+        PyException_SetTraceback(e.value, e.traceback);
+    }
+    return e;
+}
+
+static void
+restore_error(SavedError first, int cleanup_failed)
+{
+    if (!cleanup_failed) {
+        PyErr_Restore(first.type, first.value, first.traceback);
+        return;
+    }
+    SavedError second = save_error();
+    if (second.value != NULL && first.value != NULL && second.value != first.value) {
+        PyException_SetContext(second.value, first.value); /* steals first.value */
+    }
+    else {
+        Py_XDECREF(first.value);
+    }
+    Py_XDECREF(first.type);
+    Py_XDECREF(first.traceback);
+    PyErr_Restore(second.type, second.value, second.traceback);
+}
+#endif
+
+/* Can looking ``kind`` up in a dict run code or fail? Not when its metaclass hashes
+ * and compares as ``type`` does (by identity): then the lookup's answer is all it gives. */
+static int
+silent_key(PyTypeObject *kind)
+{
+    PyTypeObject *meta = Py_TYPE(kind);
+    return meta == &PyType_Type
+           || (meta->tp_hash == PyType_Type.tp_hash
+               && meta->tp_richcompare == PyType_Type.tp_richcompare);
+}
+
+/* A sync callable returned ``result`` (owned; NULL: it raised): the value, or what
+ * Python makes of it. The pure hot path asks _detect._COROUTINE_TYPES (the type's
+ * hash, then issubclass(kind, Coroutine), learned): a native coroutine, or any other
+ * value it does not know to be no coroutine, is handed to _call._resolve_coroutine
+ * here too. For a type whose lookup is silent (silent_key) the table is not asked: a
+ * type without __await__ is no coroutine -- the one difference, a class registered as
+ * a collections.abc.Coroutine without __await__ (Python fails to await it, C returns
+ * it), is the price of not paying a dict lookup on every call. A type whose metaclass
+ * hashes or compares in Python is looked up in the same table, as Python does (its
+ * __hash__ runs, or raises, alike). ``func`` is owned by the caller for the duration. */
 static PyObject *
 resolve(State *st, PyObject *result, PyObject *func)
 {
-    if (result != NULL && may_be_awaitable(result)) {
-        PyObject *resolved = PyObject_CallFunctionObjArgs(st->py_resolve, result, func, NULL);
-        if (resolved == NULL) {
-            /* Ctrl-C can land on the resolver's entry, before anything owns the
-             * coroutine: have it closed if it never started, keeping the error. */
-            PyObject *type, *value, *traceback;
-            PyErr_Fetch(&type, &value, &traceback);
-            PyObject *closed = PyObject_CallOneArg(st->py_close, result);
-            if (closed == NULL) {
-                PyErr_WriteUnraisable(st->py_close);
-            }
-            Py_XDECREF(closed);
-            PyErr_Restore(type, value, traceback);
-        }
-        Py_DECREF(result);
-        return resolved;
+    if (result == NULL) {
+        return NULL;
     }
-    return result;
+    if (!PyCoro_CheckExact(result)) {
+        PyTypeObject *kind = Py_TYPE(result);
+        if (silent_key(kind)) {
+            PyAsyncMethods *am = kind->tp_as_async;
+            if (am == NULL || am->am_await == NULL) {
+                return result;
+            }
+        }
+        else {
+            /* Borrowed, only compared: the lookup may run the metaclass's code. */
+            PyObject *known = PyDict_GetItemWithError(st->coroutine_types, (PyObject *)kind);
+            if (known == Py_False) {
+                return result;
+            }
+            if (known == NULL && PyErr_Occurred()) {
+                Py_DECREF(result);
+                return NULL;
+            }
+        }
+    }
+    PyObject *resolved = PyObject_CallFunctionObjArgs(st->py_resolve, result, func, NULL);
+    if (resolved == NULL) {
+        /* Ctrl-C can land on the resolver's entry, before anything owns the
+         * coroutine: have it closed if it never started, keeping the error. */
+        SavedError first = save_error();
+        PyObject *closed = PyObject_CallOneArg(st->py_close, result);
+        Py_XDECREF(closed);
+        restore_error(first, closed == NULL);
+    }
+    Py_DECREF(result);
+    return resolved;
 }
 
-/* 1 if kwnames holds one of call_any's own options (the names Python gave setup()),
- * 0 if not, -1 on error. */
+/* 1 if kwnames holds one of call_any's own options (the names Python gave setup()) or
+ * a name only Python can bind, 0 if not, -1 on error. */
 static int
 has_option(State *st, PyObject *kwnames)
 {
@@ -201,6 +302,11 @@ has_option(State *st, PyObject *kwnames)
     Py_ssize_t m = PyTuple_GET_SIZE(options);
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *name = PyTuple_GET_ITEM(kwnames, i);
+        if (!PyUnicode_CheckExact(name)) {
+            /* A str subclass: Python's argument binding compares it with its own
+             * __eq__ (which may match an option whatever its text): Python binds it. */
+            return 1;
+        }
         for (Py_ssize_t j = 0; j < m; j++) {
             PyObject *option = PyTuple_GET_ITEM(options, j);
             if (name == option) {
@@ -216,6 +322,75 @@ has_option(State *st, PyObject *kwnames)
         }
     }
     return 0;
+}
+
+/* --- Recursion: a C call charged as the Python frame it stands for --------------- *
+ * The pure path runs a Python frame where C runs none (call_any's, a wrapper's
+ * ``_call``). A recursion through C must still raise RecursionError where the pure
+ * path does -- and a chain of wrappers calling wrappers, with no Python frame between
+ * them, must not overflow the C stack. So each such call is charged one level of the
+ * counter CPython checks as it pushes a Python frame, and fails as that check fails:
+ * 3.10 and 3.11 count Python frames and C recursion on one counter
+ * (Py_EnterRecursiveCall); 3.12 and 3.13 count Python frames apart
+ * (PyThreadState.py_recursion_remaining, what their frame push decrements), and C
+ * recursion as before. Later versions: the C counter only (untested layout). */
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030E0000
+#define PYTHON_FRAMES_APART 1
+#endif
+
+/* Charge one Python frame (and, with ``c_too``, one level of C recursion): 0, or -1
+ * with RecursionError set. ``where`` ends the message, as CPython's own checks do. */
+static int
+enter_frame(const char *where, int c_too)
+{
+#ifdef PYTHON_FRAMES_APART
+    PyThreadState *ts = PyThreadState_Get();
+    if (ts->py_recursion_remaining-- <= 0) {
+        ts->py_recursion_remaining++;
+        PyErr_SetString(PyExc_RecursionError, "maximum recursion depth exceeded");
+        return -1;
+    }
+    if (c_too && Py_EnterRecursiveCall(where)) {
+        ts->py_recursion_remaining++;
+        return -1;
+    }
+    return 0;
+#else
+    (void)c_too;
+    return Py_EnterRecursiveCall(where);
+#endif
+}
+
+static void
+leave_frame(int c_too)
+{
+#ifdef PYTHON_FRAMES_APART
+    if (c_too) {
+        Py_LeaveRecursiveCall();
+    }
+    PyThreadState_Get()->py_recursion_remaining++;
+#else
+    (void)c_too;
+    Py_LeaveRecursiveCall();
+#endif
+}
+
+/* ``func(*args)`` for call_any's direct paths, charged as the pure call_any's frame.
+ * 3.10 charges the call of a builtin itself (CPython's own check, no charge here);
+ * 3.11 does not; 3.12 and 3.13 charge it as C recursion only. */
+static PyObject *
+call_charged(PyObject *func, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000
+    if (enter_frame(" while calling a Python object", 0) < 0) {
+        return NULL;
+    }
+    PyObject *result = PyObject_Vectorcall(func, args, nargsf, kwnames);
+    leave_frame(0);
+    return result;
+#else
+    return PyObject_Vectorcall(func, args, nargsf, kwnames);
+#endif
 }
 
 /* The C call_any; ``module`` is this module (the function's __self__). The caller owns
@@ -257,7 +432,7 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
     if (flags & CO_ASYNC_MASK) {
         if (in_loop || in_trio) {
             /* asyncio/Trio -> async: the coroutine (or async generator) itself. */
-            return PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames);
+            return call_charged(func, args + 1, nargs - 1, kwnames);
         }
         goto python;
     }
@@ -265,7 +440,7 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
         goto python;
     }
     /* sync -> sync: a direct call. */
-    return resolve(st, PyObject_Vectorcall(func, args + 1, nargs - 1, kwnames), func);
+    return resolve(st, call_charged(func, args + 1, nargs - 1, kwnames), func);
 python:
     return PyObject_Vectorcall(st->py_call_any, args, nargsf, kwnames);
 }
@@ -298,28 +473,100 @@ typedef struct {
     PyObject *options_here; /* _options_here */
 } DirectCall;
 
-/* The generic call: the type's Python ``_call(*args, **kwargs)``, arguments unchanged. */
+/* ``func(first, *args)``, by ``call`` (func's own vectorcall) when given, with the
+ * argument-shifting of CPython's bound methods: the caller's lent slot before args[0]
+ * when it lent one, else a copy. The caller owns func and first for the duration. */
+static PyObject *
+call_with_first(PyObject *func, vectorcallfunc call, PyObject *first, PyObject *const *args,
+                size_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
+    PyObject *result;
+    if (nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET) {
+        /* The caller lent us the slot before args[0]: put ``first`` there. */
+        PyObject **shifted = (PyObject **)args - 1;
+        PyObject *saved = shifted[0];
+        shifted[0] = first;
+        result = call != NULL ? call(func, shifted, nargs + 1, kwnames)
+                              : PyObject_Vectorcall(func, shifted, nargs + 1, kwnames);
+        shifted[0] = saved;
+        return result;
+    }
+    PyObject *small[8];
+    PyObject **stack = small;
+    if (total + 1 > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
+        stack = PyMem_Malloc((size_t)(total + 1) * sizeof(PyObject *));
+        if (stack == NULL) {
+            return PyErr_NoMemory();
+        }
+    }
+    stack[0] = first;
+    if (total > 0) {
+        memcpy(stack + 1, args, (size_t)total * sizeof(PyObject *));
+    }
+    result = call != NULL ? call(func, stack, nargs + 1, kwnames)
+                          : PyObject_Vectorcall(func, stack, nargs + 1, kwnames);
+    if (stack != small) {
+        PyMem_Free(stack);
+    }
+    return result;
+}
+
+/* The generic call: the type's Python ``_call(self, *args, **kwargs)``, arguments
+ * unchanged. Looked up on the type, as the pure path's ``__call__ = _call`` is found:
+ * never in the wrapper's __dict__, which holds the original's attributes (a function
+ * attribute named ``_call`` must not replace the call). */
 static PyObject *
 direct_call_python(State *st, PyObject *callable, PyObject *const *args, size_t nargsf,
                    PyObject *kwnames)
 {
-    PyObject *method = PyObject_GetAttr(callable, st->str_call);
+    PyObject *method = PyObject_GetAttr((PyObject *)Py_TYPE(callable), st->str_call);
     if (method == NULL) {
         return NULL;
     }
-    PyObject *result = PyObject_Vectorcall(method, args, nargsf, kwnames);
+    PyObject *result;
+    if (PyFunction_Check(method)) {
+        result = call_with_first(method, NULL, callable, args, nargsf, kwnames);
+    }
+    else {
+        /* Not a plain function (never so in synchronaut): bind it as attribute
+         * access on the type's instance would. */
+        descrgetfunc get = Py_TYPE(method)->tp_descr_get;
+        PyObject *bound =
+            get != NULL ? get(method, callable, (PyObject *)Py_TYPE(callable)) : Py_NewRef(method);
+        result = bound == NULL ? NULL : PyObject_Vectorcall(bound, args, nargsf, kwnames);
+        Py_XDECREF(bound);
+    }
     Py_DECREF(method);
     return result;
 }
 
+static PyObject *direct_call_impl(DirectCall *self, PyObject *const *args, size_t nargsf,
+                                  PyObject *kwnames);
+
 /* A call of a decorated function. The two hot paths -- a decorated def called from
  * sync code, a decorated async def called inside asyncio or Trio -- are taken here;
- * every other case goes to the type's Python ``_call(*args, **kwargs)``, unchanged. */
+ * every other case goes to the type's Python ``_call(*args, **kwargs)``, unchanged.
+ * Charged as the pure path's ``_call`` frame (see enter_frame): a wrapper can call a
+ * wrapper (stacked decorators, a bound form's wrapper) without any Python frame in
+ * between, and a deep chain must raise RecursionError, not overflow the C stack. */
 static PyObject *
 direct_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                        PyObject *kwnames)
 {
-    DirectCall *self = (DirectCall *)callable;
+    if (enter_frame("", 1) < 0) {
+        return NULL;
+    }
+    PyObject *result = direct_call_impl((DirectCall *)callable, args, nargsf, kwnames);
+    leave_frame(1);
+    return result;
+}
+
+static PyObject *
+direct_call_impl(DirectCall *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    PyObject *callable = (PyObject *)self;
     State *st = self->state;
     if (check_ready(st) < 0) {
         return NULL;
@@ -362,7 +609,7 @@ error:
 }
 
 /* A call of a bound form: the wrapper it was bound from, called with the instance (or
- * class) first -- what a bound method does (same argument-shifting as CPython's). */
+ * class) first -- what a bound method does. */
 static PyObject *
 bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                       PyObject *kwnames)
@@ -376,8 +623,6 @@ bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
      * references (the form's __dict__ is its own, but its fields are writable from C
      * subclasses and cleared by the garbage collector). */
     PyObject *func = Py_NewRef(self->unbound), *target = Py_NewRef(self->target);
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    Py_ssize_t total = nargs + (kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames));
     /* The wrapper's own C call when its type calls through it (Python subclasses of
      * DirectCall do not all carry the vectorcall flag: this saves packing the
      * arguments into a tuple); a type with a Python __call__ goes the generic way. */
@@ -386,36 +631,7 @@ bound_call_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
                                   && Py_TYPE(func)->tp_call == PyVectorcall_Call
                               ? ((DirectCall *)func)->vectorcall
                               : NULL;
-    PyObject *result;
-    if (nargsf & PY_VECTORCALL_ARGUMENTS_OFFSET) {
-        /* The caller lent us the slot before args[0]: put the target there. */
-        PyObject **shifted = (PyObject **)args - 1;
-        PyObject *saved = shifted[0];
-        shifted[0] = target;
-        result = call != NULL ? call(func, shifted, nargs + 1, kwnames)
-                              : PyObject_Vectorcall(func, shifted, nargs + 1, kwnames);
-        shifted[0] = saved;
-        goto done;
-    }
-    PyObject *small[8];
-    PyObject **stack = small;
-    if (total + 1 > (Py_ssize_t)(sizeof(small) / sizeof(small[0]))) {
-        stack = PyMem_Malloc((size_t)(total + 1) * sizeof(PyObject *));
-        if (stack == NULL) {
-            result = PyErr_NoMemory();
-            goto done;
-        }
-    }
-    stack[0] = target;
-    if (total > 0) {
-        memcpy(stack + 1, args, (size_t)total * sizeof(PyObject *));
-    }
-    result = call != NULL ? call(func, stack, nargs + 1, kwnames)
-                          : PyObject_Vectorcall(func, stack, nargs + 1, kwnames);
-    if (stack != small) {
-        PyMem_Free(stack);
-    }
-done:
+    PyObject *result = call_with_first(func, call, target, args, nargsf, kwnames);
     Py_DECREF(func);
     Py_DECREF(target);
     return result;
@@ -576,8 +792,18 @@ static PyMemberDef direct_call_members[] = {
     {NULL},
 };
 
+/* As a Python class's __weakref__ (the pure _PyDirectCall has one): the first weak
+ * reference to the object, or None. */
+static PyObject *
+direct_call_get_weakref(DirectCall *self, void *closure)
+{
+    return Py_NewRef(self->weakreflist != NULL ? self->weakreflist : Py_None);
+}
+
 static PyGetSetDef direct_call_getset[] = {
     {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict},
+    {"__weakref__", (getter)direct_call_get_weakref, NULL,
+     "list of weak references to the object"},
     {"_bound_type", (getter)direct_call_get_bound_type, (setter)direct_call_set_bound_type,
      "The class of this wrapper's bound forms; None: access never binds.", NULL},
     {NULL},
@@ -634,18 +860,19 @@ adopt(PyObject *module, PyObject *cls)
 }
 
 /* setup(get_running_loop, python_call_any, resolve_coroutine, close_if_unstarted,
- *       option_names, doc)
+ *       option_names, coroutine_types, doc)
  * -> the C call_any, documented with `doc` and belonging to module synchronaut_core.
  * option_names: call_any's keyword-only parameters, read by _call.py from the Python
- * definition -- a call naming one of them goes to Python; C keeps no list of its own. */
+ * definition -- a call naming one of them goes to Python; C keeps no list of its own.
+ * coroutine_types: _detect._COROUTINE_TYPES, the table the pure hot paths consult. */
 static PyObject *
 setup(PyObject *module, PyObject *args)
 {
     State *st = module_state(module);
-    PyObject *loop_fn, *fallback, *resolver, *closer, *names;
+    PyObject *loop_fn, *fallback, *resolver, *closer, *names, *table;
     const char *doc;
-    if (!PyArg_ParseTuple(args, "OOOOO!s:setup", &loop_fn, &fallback, &resolver, &closer,
-                          &PyTuple_Type, &names, &doc)) {
+    if (!PyArg_ParseTuple(args, "OOOOO!O!s:setup", &loop_fn, &fallback, &resolver, &closer,
+                          &PyTuple_Type, &names, &PyDict_Type, &table, &doc)) {
         return NULL;
     }
     if (!PyCallable_Check(loop_fn) || !PyCallable_Check(fallback) || !PyCallable_Check(resolver)
@@ -678,6 +905,7 @@ setup(PyObject *module, PyObject *args)
     Py_XSETREF(st->py_resolve, Py_NewRef(resolver));
     Py_XSETREF(st->py_close, Py_NewRef(closer));
     Py_XSETREF(st->option_names, Py_NewRef(names));
+    Py_XSETREF(st->coroutine_types, Py_NewRef(table));
     PyObject *module_name = PyUnicode_FromString("synchronaut_core");
     if (module_name == NULL) {
         return NULL;
@@ -726,6 +954,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->py_resolve);
     Py_VISIT(st->py_close);
     Py_VISIT(st->option_names);
+    Py_VISIT(st->coroutine_types);
     Py_VISIT(st->direct_call_type);
     return 0;
 }
@@ -742,6 +971,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->py_resolve);
     Py_CLEAR(st->py_close);
     Py_CLEAR(st->option_names);
+    Py_CLEAR(st->coroutine_types);
     Py_CLEAR(st->str_trio);
     Py_CLEAR(st->str_sniffio);
     Py_CLEAR(st->str_thread_local);

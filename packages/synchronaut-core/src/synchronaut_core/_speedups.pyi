@@ -9,6 +9,7 @@ def setup(
     resolve: Callable[[Any, Callable[..., Any]], Any],
     close_if_unstarted: Callable[[Any], None],
     option_names: tuple[str, ...],
+    coroutine_types: dict[type, bool],
     doc: str,
     /,
 ) -> Callable[..., Any]: ...
