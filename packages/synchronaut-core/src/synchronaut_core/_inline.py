@@ -243,59 +243,64 @@ async def _drive(
     throw = green.throw
     op: Any = switch
     arg: Any = [(inline, func, args, kwargs)]  # see _work
-    while True:
+    while True:  # the outer loop turns only after an interrupt (see its except)
         try:
-            if op is throw:  # with its traceback: the inline code sees where it came from
-                request = inline.resume(throw, type(arg), arg, arg.__traceback__)
-            elif loop is None:
-                request = inline.resume(switch, arg)
-            else:
-                # inline.resume(switch, value) unrolled for asyncio: every inner bridge
-                # call comes back this way.
-                started = clock()
+            while True:
+                if op is throw:  # with its traceback: the inline code sees where it came from
+                    request = inline.resume(throw, type(arg), arg, arg.__traceback__)
+                elif loop is None:
+                    request = inline.resume(switch, arg)
+                else:
+                    # inline.resume(switch, value) unrolled for asyncio: every inner
+                    # bridge call comes back this way.
+                    started = clock()
+                    try:
+                        hide(None)
+                        state.inline = inline
+                        request = switch(arg)
+                    finally:
+                        state.inline = outer
+                        hide(loop)
+                        elapsed = clock() - started
+                        if _threshold is not None and elapsed > _threshold:
+                            inline.report(elapsed)
+                if type(request) is not coroutine:
+                    if request is _DONE:
+                        break  # the call is over: its outcome is on ``inline``
+                    # Inline code switched to this greenlet itself (greenlet.getcurrent()
+                    # .parent.switch(x)): not a bridge call. Taken for the end of the
+                    # call, the greenlet -- still in the middle of it -- would go back to
+                    # the pool and the next call would resume it instead of starting.
+                    # Refused where it switched.
+                    op, arg = throw, _foreign_switch(inline, request)
+                    continue
                 try:
-                    hide(None)
-                    state.inline = inline
-                    request = switch(arg)
-                finally:
-                    state.inline = outer
-                    hide(loop)
-                    elapsed = clock() - started
-                    if _threshold is not None and elapsed > _threshold:
-                        inline.report(elapsed)
-            if type(request) is not coroutine:
-                if request is _DONE:
-                    break  # the call is over: its outcome is on ``inline``
-                # Inline code switched to this greenlet itself (greenlet.getcurrent()
-                # .parent.switch(x)): not a bridge call. Taken for the end of the call,
-                # the greenlet -- still in the middle of it -- would go back to the pool
-                # and the next call would resume it instead of starting. Refused where
-                # it switched.
-                op, arg = throw, _foreign_switch(inline, request)
-                continue
+                    if green.gr_context is context:
+                        arg = await request
+                    else:
+                        # The inline code waits inside a Context.run() of its own: the
+                        # coroutine runs in that context, as a bridge call from plain
+                        # sync code does.
+                        arg = await _InContext(request, green.gr_context, current)
+                    op = switch
+                except GeneratorExit:
+                    _close_greenlet(inline, green, request)
+                    raise
+                except BaseException as exc:
+                    _close_unstarted(request)  # interrupted before the await took it
+                    op, arg = throw, exc
+                    del exc
+            break
+        except GeneratorExit:
+            raise  # this driver is being closed: _close_greenlet ended the call
         except BaseException as exc:
             if not green:
                 raise  # the greenlet never started, or it ended: nothing waits in it
-            # An interrupt (Ctrl-C) landed here, around a switch, while the inline code
-            # waits at a bridge call (or has just handed one over): raised there
-            # instead, so its finally blocks run and the coroutine it handed over is
-            # closed -- never left suspended in a greenlet nobody resumes.
-            op, arg = throw, exc
-            del exc
-            continue
-        try:
-            if green.gr_context is context:
-                arg = await request
-            else:
-                # The inline code waits inside a Context.run() of its own: the coroutine
-                # runs in that context, as a bridge call from plain sync code does.
-                arg = await _InContext(request, green.gr_context, current)
-            op = switch
-        except GeneratorExit:
-            _close_greenlet(inline, green, request)
-            raise
-        except BaseException as exc:
-            _close_unstarted(request)  # interrupted before the await took it
+            # An interrupt (Ctrl-C) landed in this loop -- around a switch, on its back
+            # edge -- while the inline code waits at a bridge call (or has just handed
+            # one over): raised there instead, so its finally blocks run and the
+            # coroutine it handed over is closed -- never left suspended in a greenlet
+            # nobody resumes.
             op, arg = throw, exc
             del exc
     _give_back(green)
