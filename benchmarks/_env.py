@@ -121,6 +121,8 @@ def versions() -> dict[str, str | None]:
         "anyio",
         "asgiref",
         "asyncer",
+        "greenlet",
+        "greenback",
     ):
         try:
             out[dist] = metadata.version(dist)
@@ -135,6 +137,8 @@ anyio = optional("anyio")
 anyio_from_thread = optional("anyio.from_thread")
 anyio_to_thread = optional("anyio.to_thread")
 asyncer = optional("asyncer")
+greenlet = optional("greenlet")  # inline mode's own dependency (the inline extra)
+greenback = optional("greenback")
 synchronaut_meta = optional("synchronaut")
 synchronaut_batch = optional("synchronaut_batch")
 

@@ -132,6 +132,18 @@ def at_most(limit: float, ref: str | None = None, label: str | None = None) -> T
     return Target(label, check, (ref,))
 
 
+def ns_at_most(limit_ns: float, label: str | None = None) -> Target:
+    """This row's time per call (the run's statistic) is at most ``limit_ns``."""
+
+    def check(row: Row, rows: dict[str, Row], stat: str) -> tuple[bool | None, str]:
+        value = row.stat(stat)
+        if value is None:
+            return None, "n/a"
+        return value <= limit_ns, f"{value:.0f} ns"
+
+    return Target(label or f"<={limit_ns:g} ns", check)
+
+
 def extra_at_most(key: str, limit: float, label: str, unit: str = "") -> Target:
     """``row.extra[key]`` (the median of that measurement) is at most ``limit``."""
 

@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     import cases_fanin
     import cases_fastapi
     import cases_import
+    import cases_inline
     import cases_million
     import cases_sync
     import cases_sync_async
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         *cases_sync_async.GROUPS,
         *cases_async.GROUPS,
         *(cases_async.GROUPS_ASYNCIO if loop == "uvloop" else []),
+        *cases_inline.GROUPS,
         *cases_trio.GROUPS,
         *cases_batch.GROUPS,
         *cases_fanin.GROUPS,

@@ -16,6 +16,11 @@ or swapped child shows in the value. An edge says how the parent calls the child
 * each edge optionally with ``thread_sensitive=True`` and/or a generous ``timeout``
   that never fires but runs the timed code paths.
 
+A third node kind, ``inline``, is a ``def`` called with ``inline=True`` (its decorated
+form: ``@synchronaut(inline=True)``; never with ``thread_sensitive``, which inline
+refuses): from async code it runs in a greenlet on the loop's thread, where it sees
+plain sync code and uses the sync call forms, its bridge calls awaited by the task.
+
 A ``def`` node that finds itself running on an event loop's thread (a blocking call
 from async code, or a thread-sensitive call served by a loop thread waiting in
 ``call_sync``) cannot use the awaitable forms: it uses their blocking twins
@@ -131,7 +136,7 @@ ON_LOOP = {"call_any": "call_sync", "decorated": "decorated.sync", "options": "o
 
 class Node(NamedTuple):
     id: int
-    kind: str  # "sync" (def) or "async" (async def)
+    kind: str  # "sync" (def), "async" (async def) or "inline" (def called inline=True)
     calls: tuple[Any, ...] = ()  # Edge or Fan, made one after another
 
 
@@ -191,7 +196,7 @@ def _options_text(edge: Edge) -> str:
     return f" [{', '.join(opts)}]" if opts else ""
 
 
-KIND_NAMES = {"sync": "def", "async": "async def"}
+KIND_NAMES = {"sync": "def", "async": "async def", "inline": "def (inline=True)"}
 
 
 def render(case: Case) -> str:
@@ -229,6 +234,8 @@ class Link(NamedTuple):
 
 def _options(edge: Edge) -> dict[str, Any]:
     opts: dict[str, Any] = {}
+    if edge.child.kind == "inline":
+        opts["inline"] = True
     if edge.thread_sensitive:
         opts["thread_sensitive"] = True
     if edge.timeout is not None:
@@ -316,7 +323,7 @@ def build(node: Node) -> Callable[..., Any]:
         for call in node.calls
     ]
     made: Callable[..., Any]
-    if node.kind == "sync":
+    if node.kind in ("sync", "inline"):
 
         def fn(x: int) -> int:
             values: list[int] = []
@@ -680,15 +687,17 @@ class Budget:
 
 
 def other(kind: str) -> str:
-    return "async" if kind == "sync" else "sync"
+    return "sync" if kind == "async" else "async"
 
 
 @st.composite
 def edges(draw: st.DrawFn, hows: tuple[str, ...], child: st.SearchStrategy[Node]) -> Edge:
     how = draw(st.sampled_from(hows))
-    thread_sensitive = draw(st.booleans()) and how != "entry"  # no such parallel_map option
+    # No such parallel_map option; and inline refuses it.
+    thread_sensitive = draw(st.booleans()) and how != "entry"
     timeout = draw(st.sampled_from([None, GENEROUS]))
-    return Edge(how, draw(child), thread_sensitive, timeout)
+    node = draw(child)
+    return Edge(how, node, thread_sensitive and node.kind != "inline", timeout)
 
 
 @st.composite
@@ -696,10 +705,12 @@ def node_trees(draw: st.DrawFn, parent_kind: str, level: int, budget: Budget, sh
     budget.left -= 1
     ident = next(budget.ids)
     kind = other(parent_kind) if draw(st.integers(0, 3)) < shape.flip else parent_kind
+    if kind != "async" and draw(st.integers(0, 2)) == 0:
+        kind = "inline" if kind == "sync" else "sync"  # defs: plain or inline, by a third
     calls: list[Edge | Fan] = []
     if level < MAX_DEPTH and budget.left > 0 and draw(st.integers(0, 255)) >= shape.stop:
-        hows = SYNC_HOWS if kind == "sync" else ASYNC_HOWS
-        fans = ("parallel_map",) if kind == "sync" else ("parallel_map", "gather")
+        hows = ASYNC_HOWS if kind == "async" else SYNC_HOWS
+        fans = ("parallel_map", "gather") if kind == "async" else ("parallel_map",)
         for _ in range(1 + draw(st.integers(0, 2))):
             if budget.left <= 0:
                 break
@@ -731,9 +742,12 @@ def cases(draw: st.DrawFn, context: str) -> Case:
 # --- the classic deadlocks, spelled out -------------------------------------------
 
 
-def alternating_chain(n: int, thread_sensitive: bool, first: str = "sync") -> Node:
-    """``def down_sync(n): return call_any(down_async, n - 1) + ...`` and back, n deep."""
-    kinds = ("sync", "async") if first == "sync" else ("async", "sync")
+def alternating_chain(
+    n: int, thread_sensitive: bool, first: str = "sync", sync_kind: str = "sync"
+) -> Node:
+    """``def down_sync(n): return call_any(down_async, n - 1) + ...`` and back, n deep
+    (``sync_kind="inline"``: every def called with ``inline=True``)."""
+    kinds = (sync_kind, "async") if first == "sync" else ("async", sync_kind)
     node = Node(n + 1, kinds[n % 2])
     for level in range(n - 1, -1, -1):
         node = Node(level + 1, kinds[level % 2], (Edge("call_any", node, thread_sensitive),))
@@ -753,14 +767,15 @@ def classic_case(shape: str, context: str) -> Case:
     if shape == "nested-call_sync":
         return Case(context, Edge("call_sync", nested_call_sync()))
     _, n, ts = shape.split("-")
-    root = alternating_chain(int(n), ts == "ts", "sync" if sync_start else "async")
+    sync_kind = "inline" if ts == "inline" else "sync"
+    root = alternating_chain(int(n), ts == "ts", "sync" if sync_start else "async", sync_kind)
     # Sync code calls the first def directly, as down_sync(n) would be called; async
     # code awaits call_any of the first async def.
     return Case(context, Edge("call_any", root, ts == "ts"))
 
 
 CLASSIC_SHAPES = ("chain-14-plain", "chain-14-ts", "chain-30-plain", "chain-30-ts")
-CLASSIC_SHAPES += ("nested-call_sync",)
+CLASSIC_SHAPES += ("chain-14-inline", "chain-30-inline", "nested-call_sync")
 
 
 # --- the parent side --------------------------------------------------------------
@@ -1159,9 +1174,10 @@ def test_generated_call_trees_finish_with_the_right_value_and_leave_nothing(
 
 @pytest.mark.parametrize("shape", CLASSIC_SHAPES)
 def test_classic_deadlock_shapes_finish_from_every_start(shape: str, children: Children) -> None:
-    """The alternating chains at 14 and 30 levels (with and without thread_sensitive)
-    and the two nested blocking calls, from each start context -- all at once, in
-    parallel children, so that a library hanging on all of them costs one hang bound."""
+    """The alternating chains at 14 and 30 levels (with and without thread_sensitive,
+    and with every def inline) and the two nested blocking calls, from each start
+    context -- all at once, in parallel children, so that a library hanging on all of
+    them costs one hang bound."""
     contexts = [c for c in CONTEXTS if c != "uvloop" or _has_uvloop()]
     batch = [classic_case(shape, context) for context in contexts]
     failures = []
@@ -1248,13 +1264,14 @@ def small_cases(context: str) -> list[Case]:
     a def or async def; then each form a def or async def uses for its one child; then
     fan-outs of two. The generated trees combine these."""
     start = "sync" if context in SYNC_CONTEXTS else "async"
-    kinds = ("sync", "async")
-    hows = {"sync": SYNC_HOWS, "async": ASYNC_HOWS}
+    kinds = ("sync", "async", "inline")
+    hows = {"sync": SYNC_HOWS, "async": ASYNC_HOWS, "inline": SYNC_HOWS}
     found = [
         Case(context, Edge(how, Node(1, kind), ts, timeout))
         for how in hows[start]
         for ts, timeout in OPTIONS
         for kind in kinds
+        if not (ts and kind == "inline")  # refused: inline runs on the loop's thread
     ]
     for kind in kinds:
         found += [
@@ -1262,6 +1279,7 @@ def small_cases(context: str) -> list[Case]:
             for how in hows[kind]
             for ts, timeout in OPTIONS
             for leaf in kinds
+            if not (ts and leaf == "inline")
         ]
         fans = [("parallel_map", ENTRY_HOWS)] + (
             [("gather", ASYNC_HOWS)] if kind == "async" else []
@@ -1269,7 +1287,7 @@ def small_cases(context: str) -> list[Case]:
         for fan, members in fans:
             for ts, timeout in OPTIONS:
                 pair = tuple(
-                    Edge(how, Node(0, leaf), ts and how != "entry", timeout)
+                    Edge(how, Node(0, leaf), ts and how != "entry" and leaf != "inline", timeout)
                     for how, leaf in zip(members, kinds, strict=False)
                 )
                 root = Node(1, kind, (Fan(fan, pair),))

@@ -49,5 +49,6 @@ def test_call_options_in_event_loops(backend) -> None:
 
 def test_call_options_repr() -> None:
     assert repr(CallOptions(timeout=1)) == (
-        "CallOptions(timeout=1, executor=None, force_offload=False, thread_sensitive=False)"
+        "CallOptions(timeout=1, executor=None, force_offload=False, thread_sensitive=False, "
+        "inline=False)"
     )

@@ -37,7 +37,7 @@ STATEMENTS = [
 
 
 #: synchronaut-core's machinery for the slower paths (blocking on a loop, the pool,
-#: offloading from a loop, iterators): imported whole where those paths start
+#: offloading from a loop, iterators, inline mode): imported whole where those paths start
 #: (``_first_use``), never by an import -- nor by the classification every call makes.
 MACHINERY = {
     f"synchronaut_core.{name}"
@@ -45,12 +45,15 @@ MACHINERY = {
         "_asyncio",
         "_async_iter",
         "_blocking",
+        "_inline",
         "_job",
         "_loop",
         "_loop_calls",
+        "_pinned",
         "_pool",
         "_sensitive",
         "_sync_iter",
+        "_thread_state",
         "_waits",
     )
 }
@@ -77,6 +80,7 @@ HEAVY = {
     "sniffio",
     "uvloop",
     "distributed",
+    "greenlet",
 }
 
 _CHILD = """

@@ -213,3 +213,45 @@ def test_an_interrupt_during_the_first_use_import_is_raised_after_it_completes()
         """
     )
     assert out == "interrupted\n['synchronaut_core._blocking'] True []\n3 True\n"
+
+
+def test_first_use_of_inline_mode_in_a_fresh_interpreter() -> None:
+    # Inline mode is not loaded by the imports (``_inline`` comes with the machinery,
+    # greenlet only when the ``inline=`` option is first given: not by the calls
+    # before); that first inline call, the decorated one and an inline generator then
+    # work, a bridge call inside each awaited by the task.
+    pytest.importorskip("greenlet")
+    out = _fresh(
+        """
+        import asyncio, sys
+        from synchronaut_core import call_any, synchronaut
+
+        def loaded():
+            names = ("synchronaut_core._inline", "synchronaut_core._blocking", "greenlet")
+            return [name for name in names if name in sys.modules]
+
+        async def af(x):
+            await asyncio.sleep(0)
+            return x + 1
+
+        def body(x):
+            return call_any(af, x) * 10
+
+        def gen():
+            yield call_any(af, 1)
+            yield call_any(af, 2)
+
+        async def main():
+            before = [await call_any(af, 0), "greenlet" in sys.modules]
+            first = await call_any(body, 1, inline=True)
+            deco = synchronaut(inline=True)(body)
+            items = call_any(gen, inline=True)
+            return [*before, first, await deco(2), type(items).__name__, [x async for x in items]]
+
+        print(loaded(), asyncio.run(main()), loaded())
+        """
+    )
+    assert out == (
+        "[] [1, False, 20, 30, 'InlineIterator', [2, 3]] "
+        "['synchronaut_core._inline', 'synchronaut_core._blocking', 'greenlet']\n"
+    )

@@ -68,6 +68,12 @@ def check_call_async() -> None:
     assert_type(call_async(Service().get, 5), Awaitable[str])
     assert_type(call_async(sync_fn, 2, thread_sensitive=True), Awaitable[str])
     assert_type(call_async(gen, 4, timeout=1.0), ThreadIterator[int])
+    # inline=True: the value's type; a generator function gives an async iterator.
+    assert_type(call_async(sync_fn, 2, inline=True), Awaitable[str])
+    assert_type(call_async(async_fn, 2, inline=True), Awaitable[float])
+    assert_type(call_async(gen, 4, inline=True), AsyncIterator[int])
+    assert_type(call_sync(sync_fn, 1, inline=True), str)
+    call_async(sync_fn, 2, inline="yes")  # pyright: ignore[reportCallIssue]
 
 
 def check_call_options() -> None:
@@ -75,6 +81,7 @@ def check_call_options() -> None:
     assert_type(options.timeout, float | None)
     assert_type(options.force_offload, bool)
     assert_type(options.thread_sensitive, bool)
+    assert_type(options.inline, bool)
     assert_type(options.sync(async_fn, 1), float)
     assert_type(options.sync(sync_fn, 1, name="c"), str)
     assert_type(options.sync(agen, 1), BlockingIterator[bytes])

@@ -30,6 +30,11 @@ async def async_with_options(x: int) -> list[int]:
     return [x]
 
 
+@synchronaut(inline=True)
+def inline_service(x: int) -> str:
+    return str(x)
+
+
 class Repo:
     @synchronaut
     def get(self, key: int) -> str:
@@ -46,6 +51,7 @@ def check_sync_side() -> None:
     assert_type(async_fn.sync(1), float)
     assert_type(sync_with_options.sync(1), bytes)
     assert_type(async_with_options.sync(1), list[int])
+    assert_type(inline_service.sync(1), str)
 
 
 async def check_async_side() -> None:
@@ -55,6 +61,7 @@ async def check_async_side() -> None:
     assert_type(await coro, float)
     assert_type(await async_fn(1), float)
     assert_type(await sync_with_options.async_(1), bytes)
+    assert_type(await inline_service.async_(1), str)
     assert_type(await async_with_options(1), list[int])
 
 

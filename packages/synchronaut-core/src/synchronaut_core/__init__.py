@@ -5,8 +5,10 @@
 ``CallOptions`` binds options; ``check_cancelled`` lets offloaded sync code stop
 early; ``thread_sensitive_context`` gives async code a DB thread of its own;
 ``sync_iter``/``async_iter`` and ``sync_cm``/``async_cm`` bridge iterators and
-context managers; ``shutdown`` stops the background loop. Importing this package
-starts no thread, changes no event-loop policy and logs nothing.
+context managers; ``inline=True`` runs sync code on the loop's thread in a greenlet
+(``set_inline_blocking_threshold`` tunes its blocking report); ``shutdown`` stops
+the background loop. Importing this package starts no thread, changes no event-loop
+policy and logs nothing (nor imports greenlet).
 
 Each public name is loaded from its module on first use (PEP 562 ``__getattr__`` over
 the table ``_LAZY``), so ``import synchronaut_core`` costs almost nothing; type checkers
@@ -31,6 +33,11 @@ if TYPE_CHECKING:
     )
     from ._errors import CallAnyTimeout, CallCancelled
     from ._executor import get_default_executor, set_default_executor
+    from ._inline import (
+        InlineIterator,
+        get_inline_blocking_threshold,
+        set_inline_blocking_threshold,
+    )
     from ._loop import shutdown
     from ._pool import WorkerPool
     from ._run import run
@@ -50,6 +57,7 @@ _LAZY: dict[str, str] = {
     "CallAnyTimeout": "_errors",
     "CallCancelled": "_errors",
     "CallOptions": "_call",
+    "InlineIterator": "_inline",
     "SynchronautAsync": "_decorator",
     "SynchronautAsyncGen": "_decorator",
     "SynchronautGen": "_decorator",
@@ -65,8 +73,10 @@ _LAZY: dict[str, str] = {
     "check_cancelled": "_cancel",
     "current_async_library": "_backends",
     "get_default_executor": "_executor",
+    "get_inline_blocking_threshold": "_inline",
     "run": "_run",
     "set_default_executor": "_executor",
+    "set_inline_blocking_threshold": "_inline",
     "shutdown": "_loop",
     "sync_cm": "_sync_cm",
     "sync_iter": "_sync_iter",
@@ -80,6 +90,7 @@ __all__ = [
     "CallAnyTimeout",
     "CallCancelled",
     "CallOptions",
+    "InlineIterator",
     "SynchronautAsync",
     "SynchronautAsyncGen",
     "SynchronautGen",
@@ -95,8 +106,10 @@ __all__ = [
     "check_cancelled",
     "current_async_library",
     "get_default_executor",
+    "get_inline_blocking_threshold",
     "run",
     "set_default_executor",
+    "set_inline_blocking_threshold",
     "shutdown",
     "sync_cm",
     "sync_iter",

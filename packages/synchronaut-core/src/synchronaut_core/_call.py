@@ -56,11 +56,14 @@ from ._validate import _check_timeout
 # imported where those paths start (``_first_use``: whole, even under Ctrl-C), not here:
 # ``from synchronaut_core import call_any`` then costs what the classification needs,
 # and each of those paths crosses a thread (microseconds) where the check and the import
-# statement of a loaded module cost ~0.6 us.
+# statement of a loaded module cost ~0.6 us. Inline mode (``_inline``, greenlet) is
+# loaded the same way when it is first asked for (``_load_inline``).
 if TYPE_CHECKING:
+    from . import _inline  # bound at run time by _load_inline
     from ._async_iter import ThreadIterator
     from ._backends import _Backend
     from ._sync_iter import BlockingIterator
+    from ._thread_state import _ThreadState
 
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
@@ -136,12 +139,13 @@ class CallOptions:
     building one of these, so all of them accept and refuse the same values.
     """
 
-    __slots__ = ("executor", "force_offload", "thread_sensitive", "timeout")
+    __slots__ = ("executor", "force_offload", "inline", "thread_sensitive", "timeout")
 
     timeout: float | None
     executor: Executor | None
     force_offload: bool
     thread_sensitive: bool
+    inline: bool
 
     def __init__(
         self,
@@ -150,6 +154,7 @@ class CallOptions:
         executor: Executor | None = None,
         force_offload: bool = False,
         thread_sensitive: bool = False,
+        inline: bool = False,
     ) -> None:
         if timeout is not None:
             _check_timeout(timeout)
@@ -165,10 +170,15 @@ class CallOptions:
                 "thread_sensitive calls run on their own dedicated thread; "
                 "they cannot also be given an executor"
             )
+        _check_flag(inline, "inline")
+        if inline:
+            _check_inline(thread_sensitive, executor, "")
+            _load_inline()
         self.timeout = timeout
         self.executor = executor
         self.force_offload = force_offload
         self.thread_sensitive = thread_sensitive
+        self.inline = inline
 
     def __call__(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         """As :func:`call_any`, with these options."""
@@ -213,12 +223,57 @@ class CallOptions:
     def __repr__(self) -> str:
         return (
             f"CallOptions(timeout={self.timeout!r}, executor={self.executor!r}, "
-            f"force_offload={self.force_offload!r}, thread_sensitive={self.thread_sensitive!r})"
+            f"force_offload={self.force_offload!r}, thread_sensitive={self.thread_sensitive!r}, "
+            f"inline={self.inline!r})"
         )
 
 
+def _check_inline(thread_sensitive: bool, executor: Executor | None, where: str) -> None:
+    """``inline`` goes with neither ``thread_sensitive`` nor ``executor`` (ValueError).
+
+    Inline code runs on the event loop's own thread: a dedicated thread or an
+    executor would be another place to run it. ``where`` names the levels when the
+    options come from two of them (a decorator and a call).
+    """
+    if thread_sensitive:
+        raise ValueError(
+            f"inline=True runs the function on the event loop's own thread{where}; it cannot "
+            "also be thread_sensitive (which runs it on a dedicated thread)"
+        )
+    if executor is not None:
+        raise ValueError(
+            f"inline=True runs the function on the event loop's own thread{where}; it cannot "
+            "also be given an executor"
+        )
+
+
+#: The threads' state (``_thread_state._state``), once inline mode was first asked for
+#: (and with it the module global ``_inline``): before that no inline call can be
+#: running, so the hot path need not look for one, and no option says inline.
+_inline_state: _ThreadState | None = None
+
+
+def _load_inline() -> None:
+    """Load inline mode where it is first asked for (a ``CallOptions(inline=True)``).
+
+    In the thread making the options: the machinery whole (``_first_use``), then
+    ``_inline`` and greenlet -- ImportError naming the extra when greenlet is missing,
+    before anything runs. Only after that does the hot path look for inline calls.
+    """
+    global _inline, _inline_state
+    if _inline_state is not None:
+        return
+    _load_machinery()
+    from . import _inline
+    from ._thread_state import _state
+
+    _inline._require_greenlet()
+    _inline_state = _state
+
+
 def _check_flag(value: object, what: str) -> None:
-    """``force_offload``/``thread_sensitive``: exactly True or False (TypeError otherwise).
+    """``force_offload``/``thread_sensitive``/``inline``: exactly True or False (TypeError
+    otherwise).
 
     ``force_offload="no"`` or ``thread_sensitive=1`` is a mistake, not a setting: a
     truthy string would silently mean True.
@@ -228,10 +283,16 @@ def _check_flag(value: object, what: str) -> None:
 
 
 _NO_OPTIONS = CallOptions()
+#: ``CallOptions(inline=True)``, made on first use (making it imports greenlet).
+_inline_only: CallOptions | None = None
 
 
 def _options(
-    timeout: float | None, executor: Executor | None, force_offload: bool, thread_sensitive: bool
+    timeout: float | None,
+    executor: Executor | None,
+    force_offload: bool,
+    thread_sensitive: bool,
+    inline: bool = False,
 ) -> CallOptions:
     # ``is False``, not ``not``: a falsy non-bool (0, None, "") is checked, not taken
     # for "no option".
@@ -241,13 +302,23 @@ def _options(
         and force_offload is False
         and thread_sensitive is False
     ):
-        return _NO_OPTIONS
+        if inline is False:
+            return _NO_OPTIONS
+        if inline is True:
+            return _inline_only or _make_inline_only()
     return CallOptions(
         timeout=timeout,
         executor=executor,
         force_offload=force_offload,
         thread_sensitive=thread_sensitive,
+        inline=inline,
     )
+
+
+def _make_inline_only() -> CallOptions:
+    global _inline_only
+    _inline_only = CallOptions(inline=True)
+    return _inline_only
 
 
 def _stack(inner: CallOptions, outer: CallOptions, func: object) -> CallOptions:
@@ -255,10 +326,11 @@ def _stack(inner: CallOptions, outer: CallOptions, func: object) -> CallOptions:
 
     Options stack: those given at the outer level apply on top of the decorator's.
     The tightest timeout wins; an outer ``executor`` replaces the inner one;
-    ``force_offload`` and ``thread_sensitive`` hold if either level sets them.
-    ``thread_sensitive`` at one level with an ``executor`` at the other is refused
-    (ValueError), as it is within one level: a thread-sensitive function must keep
-    its thread, and an explicit executor must not be ignored.
+    ``force_offload``, ``thread_sensitive`` and ``inline`` hold if either level sets
+    them. ``thread_sensitive`` at one level with an ``executor`` at the other is
+    refused (ValueError), as it is within one level: a thread-sensitive function must
+    keep its thread, and an explicit executor must not be ignored; so is ``inline``
+    at one level with either of them at the other.
     """
     if outer is _NO_OPTIONS:
         return inner
@@ -275,11 +347,20 @@ def _stack(inner: CallOptions, outer: CallOptions, func: object) -> CallOptions:
             "decorator or the call) and an executor at the other: thread_sensitive calls "
             "run on their own dedicated thread and cannot also be given an executor"
         )
+    inline = outer.inline or inner.inline
+    if inline:
+        _check_inline(
+            thread_sensitive,
+            executor,
+            f" ({_func_name(func)} is called with inline at one level, the decorator or the "
+            "call, and this at the other)",
+        )
     return CallOptions(
         timeout=timeout,
         executor=executor,
         force_offload=outer.force_offload or inner.force_offload,
         thread_sensitive=thread_sensitive,
+        inline=inline,
     )
 
 
@@ -347,6 +428,10 @@ def _dispatch(
             else _await(awaitable)
         )
         return backend._with_timeout(coro, timeout, _func_name(func))
+    if options.inline:
+        # Run on this loop's thread in a greenlet the awaiting task drives (_inline,
+        # bound here when these options were made: _load_inline).
+        return _inline._run(func, args, kwargs, timeout, backend, _func_name(func))
     return backend._offload(func, args, kwargs, timeout, _offload_target(options), _func_name(func))
 
 
@@ -384,6 +469,8 @@ def _iterate(
     gen = func(*args, **kwargs)
     if not in_loop or not hasattr(gen, "__next__"):
         return gen  # plain sync code: the generator is already the iterator it needs
+    if options.inline:
+        return _inline._inline_iterator(gen, timeout, name)  # each step run inline
     if options.executor is not None:
         raise ValueError(
             f"{name} is a generator function: it runs on a dedicated thread of its own "
@@ -513,6 +600,7 @@ def call_any(
     executor: Executor | None = None,
     force_offload: bool = False,
     thread_sensitive: bool = False,
+    inline: bool = False,
     **kwargs: Any,
 ) -> Any:
     """Call ``func(*args, **kwargs)`` the right way for where you are.
@@ -549,19 +637,36 @@ def call_any(
     ``executor`` is refused with ``ValueError``), and in plain sync code the generator
     itself, called directly whatever the options.
 
+    ``inline=True`` (needs the ``inline`` extra: greenlet) runs a ``def`` called
+    inside asyncio or Trio on the loop's own thread, in a greenlet that the awaiting
+    task drives: no thread, no hop. Inside it every bridge call behaves as in plain
+    sync code -- ``call_any``/``call_sync`` of an ``async def``, decorated functions,
+    ``sync_iter``, ``sync_cm`` give values -- by suspending the greenlet while the
+    awaiting task awaits the coroutine (same loop, same ContextVars); sync callees
+    are direct calls, and ``force_offload=True`` sends a blocking step to a thread
+    that the task awaits. Cancelling the task (or ``timeout``) raises where the inline
+    code waits in a bridge call -- plain Python between bridge calls cannot be
+    interrupted, and blocks the loop (see :func:`set_inline_blocking_threshold`). A
+    sync generator function gives an :class:`InlineIterator` (each step inline). In
+    plain sync code, worker threads and inline code itself, ``inline`` changes
+    nothing: the call is what it would be without it. An ``async def`` is awaited as
+    always.
+
     To pass the callee keyword arguments named like these options, use
     :class:`CallOptions`.
 
     Raises ``TypeError`` if ``func`` is not callable or ``executor`` is not an
-    Executor, and ``ValueError`` if ``timeout`` is not ``None`` or a positive finite
-    number, or if ``thread_sensitive`` comes with an ``executor`` -- before anything
-    runs.
+    Executor, ``ValueError`` if ``timeout`` is not ``None`` or a positive finite
+    number, or if ``thread_sensitive`` comes with an ``executor``, or ``inline`` with
+    either, and ``ImportError`` for ``inline=True`` without greenlet -- before
+    anything runs.
     """
     if (
         timeout is None
         and executor is None
         and force_offload is False
         and thread_sensitive is False
+        and inline is False
     ):
         # Hot paths, kept flat on purpose: no option to check, a cheap classification.
         # (A decorated function takes them as its original would: calling the wrapper
@@ -576,17 +681,29 @@ def call_any(
                 # asyncio/Trio -> async: a coroutine to await (or an async generator
                 # to ``async for`` over) in this task.
                 return func(*args, **kwargs)
+            state = _inline_state  # None until inline mode is first used
+            inline_call = None if state is None else state.inline
+            if inline_call is not None and flags & _CO_ASYNC and type(func) is FunctionType:
+                # Inline code -> async: the task driving it awaits the coroutine (the
+                # switch back to it, inline._suspend unrolled).
+                coro = func(*args, **kwargs)
+                try:
+                    return inline_call.back(coro)
+                except BaseException:
+                    _close_if_unstarted(coro)  # the switch itself failed: never started
+                    raise
         elif backend is None:
             result = func(*args, **kwargs)  # sync -> sync: a direct call
-            if type(result) is CoroutineType:
-                try:
+            try:  # (from the type() check on: a Ctrl-C there must not lose a coroutine)
+                if type(result) is CoroutineType:
                     _load_machinery()
                     from ._blocking import _block_on_coroutine
 
                     return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
-                except BaseException:
+            except BaseException:
+                if type(result) is CoroutineType:
                     _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
-                    raise
+                raise
             # One dict lookup for the common value; the rare coroutine of another type
             # is run too (see _call_blocking).
             kind: type[object] = type(result)  # pyright: ignore[reportUnknownVariableType]
@@ -595,7 +712,7 @@ def call_any(
             return _run_awaitable(result, None, _func_name(func))
         return _dispatch(func, args, kwargs, _NO_OPTIONS, backend, True)
     return _dispatch(
-        func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive)
+        func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive, inline)
     )
 
 
@@ -695,6 +812,16 @@ def call_sync(func: Callable[..., T], /, *args: Any, force_offload: bool, **kwar
 def call_sync(
     func: Callable[..., T], /, *args: Any, thread_sensitive: bool, **kwargs: Any
 ) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, inline: bool, **kwargs: Any
+) -> T: ...
+@overload
+def call_sync(
+    func: Callable[..., AsyncGenerator[T, Any]], /, *args: Any, inline: bool, **kwargs: Any
+) -> BlockingIterator[T]: ...
+@overload
+def call_sync(func: Callable[..., T], /, *args: Any, inline: bool, **kwargs: Any) -> T: ...
 def call_sync(
     func: Callable[..., Any],
     /,
@@ -703,6 +830,7 @@ def call_sync(
     executor: Executor | None = None,
     force_offload: bool = False,
     thread_sensitive: bool = False,
+    inline: bool = False,
     **kwargs: Any,
 ) -> Any:
     """Call ``func(*args, **kwargs)`` and block until its value, from any thread.
@@ -713,10 +841,11 @@ def call_sync(
     thread) -- it completes instead of deadlocking, and a warning is logged because
     the calling loop is stalled meanwhile. An async generator function gives a
     :class:`BlockingIterator` (``next()`` stalls a calling loop the same way), a sync
-    one the generator itself. Raises as :func:`call_any` does.
+    one the generator itself. ``inline`` changes nothing here (the call blocks, as
+    in sync code). Raises as :func:`call_any` does.
     """
     return _call_sync(
-        func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive)
+        func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive, inline)
     )
 
 
@@ -845,6 +974,22 @@ def call_async(
 def call_async(
     func: Callable[..., T], /, *args: Any, thread_sensitive: bool, **kwargs: Any
 ) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Coroutine[Any, Any, T]], /, *args: Any, inline: bool, **kwargs: Any
+) -> Awaitable[T]: ...
+@overload
+def call_async(
+    func: Callable[..., AsyncGenerator[T, Any]], /, *args: Any, inline: bool, **kwargs: Any
+) -> AsyncIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., Generator[T, Any, Any]], /, *args: Any, inline: bool, **kwargs: Any
+) -> AsyncIterator[T]: ...
+@overload
+def call_async(
+    func: Callable[..., T], /, *args: Any, inline: bool, **kwargs: Any
+) -> Awaitable[T]: ...
 def call_async(
     func: Callable[..., Any],
     /,
@@ -853,6 +998,7 @@ def call_async(
     executor: Executor | None = None,
     force_offload: bool = False,
     thread_sensitive: bool = False,
+    inline: bool = False,
     **kwargs: Any,
 ) -> Any:
     """Return an awaitable of ``func(*args, **kwargs)``, wherever it is called.
@@ -863,10 +1009,11 @@ def call_async(
     an async generator as it is (per-item ``timeout`` enforced), a sync one as a
     :class:`ThreadIterator`, to consume with ``async for`` inside asyncio or Trio.
     Takes the options of :func:`call_any` (``force_offload`` changes nothing here: a
-    ``def`` is always offloaded) and raises as it does, before anything runs.
+    ``def`` is always offloaded -- or, with ``inline=True``, run inline on the loop's
+    thread) and raises as it does, before anything runs.
     """
     return _call_async(
-        func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive)
+        func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive, inline)
     )
 
 

@@ -147,7 +147,11 @@ class _Wrapper(_Base, Generic[P, R]):  # pyright: ignore[reportGeneralTypeIssues
                 None
                 if _in_process(executor)
                 else _options(
-                    options.timeout, None, options.force_offload, options.thread_sensitive
+                    options.timeout,
+                    None,
+                    options.force_offload,
+                    options.thread_sensitive,
+                    options.inline,
                 )
             )
         # No option set: calls can take the flat path (no CallOptions dispatch).
@@ -416,6 +420,11 @@ class SynchronautGen(_Wrapper[P, T]):
         # Inside a loop: an object both ways. FastAPI, say, calls a generator
         # dependency here, on its loop, then drives it with next() in its threadpool.
         options = self._options
+        if options.inline:
+            # Inline mode was loaded when these options were made (_call._load_inline).
+            from . import _inline
+
+            return _inline._inline_iterator(gen, options.timeout, _func_name(func))
         _load_machinery()
         from ._async_iter import _loop_generator
 
@@ -760,6 +769,7 @@ def synchronaut(
     executor: Executor | None = None,
     force_offload: bool = False,
     thread_sensitive: bool = False,
+    inline: bool = False,
 ) -> _Decorator: ...
 def synchronaut(
     func: Any = None,
@@ -769,23 +779,28 @@ def synchronaut(
     executor: Executor | None = None,
     force_offload: bool = False,
     thread_sensitive: bool = False,
+    inline: bool = False,
 ) -> Any:
     """Make a function callable from sync and async code alike.
 
     Use as ``@synchronaut`` or ``@synchronaut(timeout=..., executor=...,
-    force_offload=..., thread_sensitive=...)`` on a ``def`` or ``async def`` (also on
-    methods, and above ``@classmethod``/``@staticmethod``). A call behaves as
-    ``call_any(func, ..., <options>)``; ``.sync(...)`` always blocks for the value and
-    ``.async_(...)`` always returns an awaitable. ``thread_sensitive=True`` keeps every
-    call of a sync function on one thread (see ``call_any``), for thread-bound DB
-    connections. ``.sync`` and ``.async_`` carry the original's signature, and
-    ``.async_`` of a ``def`` or ``async def`` is a coroutine function (frameworks can
-    take it as an endpoint or a dependency). The result pickles by reference and is
-    atomic to ``copy``, like a function, so process pools can run it. Raises
-    ``ValueError``/``TypeError`` at decoration time for bad options, ``TypeError``
+    force_offload=..., thread_sensitive=..., inline=...)`` on a ``def`` or ``async
+    def`` (also on methods, and above ``@classmethod``/``@staticmethod``). A call
+    behaves as ``call_any(func, ..., <options>)``; ``.sync(...)`` always blocks for the
+    value and ``.async_(...)`` always returns an awaitable. ``thread_sensitive=True``
+    keeps every call of a sync function on one thread (see ``call_any``), for
+    thread-bound DB connections. ``inline=True`` runs a ``def`` called inside asyncio
+    or Trio on the loop's own thread, in a greenlet, its bridge calls awaited by the
+    calling task (see ``call_any``; needs the ``inline`` extra). ``.sync`` and
+    ``.async_`` carry the original's signature, and ``.async_`` of a ``def`` or
+    ``async def`` is a coroutine function (frameworks can take it as an endpoint or a
+    dependency). The result pickles by reference and is atomic to ``copy``, like a
+    function, so process pools can run it. Raises ``ValueError``/``TypeError`` at
+    decoration time for bad options (``ImportError`` for ``inline=True`` without
+    greenlet), ``TypeError``
     for a non-callable.
     """
-    options = _options(timeout, executor, force_offload, thread_sensitive)
+    options = _options(timeout, executor, force_offload, thread_sensitive, inline)
     if func is None:
         return _Decorator(options)
     return _wrap(func, options)

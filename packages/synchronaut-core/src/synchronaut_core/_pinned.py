@@ -17,11 +17,13 @@ from collections.abc import Callable, Coroutine
 from contextvars import copy_context
 from typing import Any
 
-from . import _loop
+from . import _inline, _loop
 from ._at_exit import _park_if_refused, _run_step_here, _threads_refused
-from ._hosts import _LoopHost
+from ._backends import _current_backend
+from ._hosts import _ForeignLoop, _LoopHost, _TrioRun
 from ._loop_calls import _LoopCall
 from ._placement import _pin_host
+from ._thread_state import _state
 
 #: Makes the coroutine that a pinned loop runs on its own, unwatched (a close).
 _CoroFactory = Callable[[], Coroutine[Any, Any, None]]
@@ -94,6 +96,9 @@ def _spawn_system_task(make: _CoroFactory) -> None:
 
 def _pin_loop(name: str) -> _LoopPin:
     """Choose, once, the loop that drives an async object for this (sync) thread."""
+    inline = _state.inline
+    if inline is not None and _current_backend() is None:
+        return _InlinePin(inline)  # inline code: the steps are awaited by its task
     try:
         host, spare = _pin_host(name)
     except RuntimeError as exc:
@@ -140,3 +145,35 @@ class _HerePin(_LoopPin):
             with contextlib.suppress(RuntimeError):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+
+
+class _InlinePin(_LoopPin):
+    """The loop of the inline code that wrapped the object: its steps are awaited there.
+
+    Inline code runs on its loop's own thread (see ``_inline``): each step is handed
+    to the task driving the inline code that takes it -- the same loop, whichever
+    inline call that is -- instead of blocking the thread. Closes that nobody waits
+    for are posted to the loop as for any pinned loop.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, inline: _inline._Inline) -> None:
+        host: _LoopHost
+        if inline.loop is not None:
+            host = _ForeignLoop(inline.loop, get_ident())
+        else:
+            import trio
+
+            host = _TrioRun(trio.lowlevel.current_trio_token(), get_ident())
+        super().__init__(host, None)
+
+    def run(
+        self, make: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None, name: str
+    ) -> Any:
+        inline = _state.inline
+        if inline is None or self.host.ident != get_ident() or _current_backend() is not None:
+            # Driven from elsewhere than inline code (another thread, or async code
+            # on the loop's thread, which the base class refuses clearly).
+            return super().run(make, timeout, name)
+        return _inline._block(inline, make, timeout, name)
