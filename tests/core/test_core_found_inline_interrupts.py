@@ -15,7 +15,9 @@ call makes bridge calls of each kind. Before the fix:
 - a Ctrl-C on the entry of ``_suspend`` left the coroutine ``_block``/``_offload``
   had made un-awaited.
 
-Now the thread's state is hidden and restored inside one ``try``, an interrupt that
+Now inline code is recognised by the greenlet running it (nothing is set per switch
+that an interrupt could leave behind), the loop is hidden and restored inside one
+``try`` (in C, where nothing can interrupt it), an interrupt that
 lands in the driver while the greenlet waits is raised where it waits (its
 ``finally`` blocks run, the coroutine it handed over is closed), and ``_block`` and
 ``_offload`` close what never started. (And call_any's pure-Python sync path, which
@@ -51,7 +53,6 @@ import support_faults
 import trio
 
 from synchronaut_core import _blocking, _call, _inline, call_any, call_sync, sync_cm
-from synchronaut_core._thread_state import _state
 
 pytestmark = [
     pytest.mark.usefixtures("fast_switching"),
@@ -148,9 +149,8 @@ def _thread_state_problems() -> list[str]:
     if asyncio._get_running_loop() is not None:  # pyright: ignore[reportPrivateUsage]
         problems.append("a running loop is left set")
         asyncio._set_running_loop(None)  # pyright: ignore[reportPrivateUsage]
-    if _state.inline is not None:
-        problems.append("the thread still looks like inline code (_state.inline)")
-        _state.inline = None
+    if _inline._running_inline() is not None:  # pyright: ignore[reportPrivateUsage]
+        problems.append("the thread still looks like inline code (_running_inline)")
     if sniffio.thread_local.name is not None:
         problems.append("sniffio's name is left set")
         sniffio.thread_local.name = None

@@ -39,7 +39,7 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
     that loop's thread is itself waiting for this thread, another loop, so the call
     completes instead of deadlocking.
     """
-    inline = _state.inline
+    inline = _inline._running_inline()
     if inline is not None and _current_backend() is None:
         # Inline code on a loop's own thread: blocking it would stall the loop that
         # must run the coroutine. The task driving the inline code awaits it instead.
@@ -89,7 +89,7 @@ def _call_in_executor_blocking(
     On timeout the call is abandoned (threads cannot be killed; ``check_cancelled()``
     lets it notice) and :class:`CallAnyTimeout` is raised.
     """
-    inline = _state.inline
+    inline = _inline._running_inline()
     if inline is not None and _current_backend() is None:
         # Inline code: the task driving it awaits the offloaded call, so its loop
         # keeps serving while the thread works.

@@ -62,8 +62,8 @@ if TYPE_CHECKING:
     from . import _inline  # bound at run time by _load_inline
     from ._async_iter import ThreadIterator
     from ._backends import _Backend
+    from ._inline import _Inline
     from ._sync_iter import BlockingIterator
-    from ._thread_state import _ThreadState
 
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
@@ -72,6 +72,7 @@ _logger = logging.getLogger("synchronaut")
 T = TypeVar("T")
 P = ParamSpec("P")
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
+_set_running_loop = asyncio._set_running_loop  # pyright: ignore[reportPrivateUsage]
 
 
 #: ``co_flags`` bits of generator functions (``_CO_ASYNC`` is tested first: a
@@ -247,10 +248,11 @@ def _check_inline(thread_sensitive: bool, executor: Executor | None, where: str)
         )
 
 
-#: The threads' state (``_thread_state._state``), once inline mode was first asked for
-#: (and with it the module global ``_inline``): before that no inline call can be
-#: running, so the hot path need not look for one, and no option says inline.
-_inline_state: _ThreadState | None = None
+#: ``_inline._running_inline`` (the inline call whose greenlet runs this thread, or
+#: None), once inline mode was first asked for (and with it the module global
+#: ``_inline``): before that no inline call can be running, so the hot path need not
+#: look for one, and no option says inline.
+_running_inline: Callable[[], _Inline | None] | None = None
 
 
 def _load_inline() -> None:
@@ -260,15 +262,18 @@ def _load_inline() -> None:
     ``_inline`` and greenlet -- ImportError naming the extra when greenlet is missing,
     before anything runs. Only after that does the hot path look for inline calls.
     """
-    global _inline, _inline_state
-    if _inline_state is not None:
+    global _inline, _running_inline
+    if _running_inline is not None:
         return
     _load_machinery()
     from . import _inline
-    from ._thread_state import _state
 
     _inline._require_greenlet()
-    _inline_state = _state
+    if _speedups is not None:
+        # From now on the C call_any hands inline code's coroutines to the task
+        # driving it too (its hot path, as below in Python).
+        _speedups.setup_inline(_set_running_loop, _inline._getcurrent, _inline._greenlet)
+    _running_inline = _inline._running_inline
 
 
 def _check_flag(value: object, what: str) -> None:
@@ -681,8 +686,8 @@ def call_any(
                 # asyncio/Trio -> async: a coroutine to await (or an async generator
                 # to ``async for`` over) in this task.
                 return func(*args, **kwargs)
-            state = _inline_state  # None until inline mode is first used
-            inline_call = None if state is None else state.inline
+            running = _running_inline  # None until inline mode is first used
+            inline_call = None if running is None else running()
             if inline_call is not None and flags & _CO_ASYNC and type(func) is FunctionType:
                 # Inline code -> async: the task driving it awaits the coroutine (the
                 # switch back to it, inline._suspend unrolled).

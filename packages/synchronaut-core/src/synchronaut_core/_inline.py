@@ -3,16 +3,18 @@
 ``await call_any(sync_fn, inline=True)`` runs ``sync_fn`` in a greenlet that the
 awaiting task drives (``_drive``). While the greenlet runs, the thread looks like
 plain sync code to synchronaut and to the C accelerator alike: the running asyncio
-loop is unset (``asyncio._set_running_loop(None)``) and Trio's sniffio name is
-cleared, so every bridge call takes its sync-code path. Where that path would block
+loop is hidden (as by ``asyncio._set_running_loop(None)``: ``_hide_loop``) and Trio's
+sniffio name is cleared, so every bridge call takes its sync-code path. Where that path would block
 the thread for a coroutine (``_blocking._block_on_coroutine``), for an offloaded
 call (``_call_in_executor_blocking``) or for a step of an async object
 (``_pinned._InlinePin``), it asks ``_suspend`` instead: the greenlet switches back
 to the driving task with the coroutine, the task awaits it -- on its own loop, with
 its own ContextVars, under its own cancel scopes -- and switches back in with the
-value or the exception. ``_state.inline`` names the inline call whose greenlet runs
-the thread, and only while it does. Greenlets are pooled per thread (``_work``):
-starting a new one costs ten switches.
+value or the exception. Inline code is the code its greenlet runs: a pooled greenlet
+(``_Green``) names the inline call it runs, so ``_running_inline()`` -- the call whose
+greenlet is the current one -- is right at every instant with nothing to set or reset
+at the switches (code in any other greenlet, the driving task included, is not inline).
+Greenlets are pooled per thread (``_work``): starting a new one costs ten switches.
 
 greenlet is optional (the ``inline`` extra) and imported only when inline mode is
 first asked for (``_require_greenlet``).
@@ -28,6 +30,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from types import CoroutineType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from . import _accelerator
 from ._backends import _require_backend
 from ._detect import _COROUTINE_TYPES, _await, _close_if_unstarted, _is_coroutine_type
 from ._thread_state import _state
@@ -41,12 +44,67 @@ __all__ = ["get_inline_blocking_threshold", "set_inline_blocking_threshold"]
 _logger = logging.getLogger("synchronaut")
 _set_running_loop = asyncio._set_running_loop  # pyright: ignore[reportPrivateUsage]
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
+
+
+def _hide_loop_py(loop: object) -> None:
+    """Hide this thread's running loop ``loop`` (inline code is sync code); a token."""
+    _set_running_loop(None)
+
+
+def _show_loop_py(token: object, loop: asyncio.AbstractEventLoop) -> None:
+    """Undo ``_hide_loop(loop)`` (``token``: what it returned): ``loop`` runs here again."""
+    _set_running_loop(loop)
+
+
+def _switch_in_py(
+    switch: Callable[[Any], Any],
+    arg: Any,
+    loop: asyncio.AbstractEventLoop,
+    inline: _Inline,
+    threshold: float | None,
+) -> Any:
+    """In the driving task, on asyncio: ``switch(arg)`` into the inline greenlet; what
+    it hands back when it suspends or ends.
+
+    Meanwhile the running ``loop`` is hidden: the greenlet runs on this thread as sync
+    code, for our Python code and the C accelerator alike. Hidden inside the ``try``
+    and shown again first thing in ``finally``, so that a Ctrl-C landing anywhere here
+    cannot leave this thread loop-less (a token lost to it only makes the restore take
+    asyncio's own call). A stretch longer than ``threshold`` is reported (the blocking
+    guard), whatever ended it.
+    """
+    started = _perf_counter()
+    token = None
+    try:
+        token = _hide_loop(loop)
+        return switch(arg)
+    finally:
+        _show_loop(token, loop)
+        elapsed = _perf_counter() - started
+        if threshold is not None and elapsed > threshold:
+            inline.report(elapsed)
+
+
+# The one place that decides how the driving task switches in (every inner bridge call
+# of asyncio inline code comes back this way): the C accelerator's ``inline_switch`` does
+# what ``_switch_in_py`` does, keeping asyncio's record of the running loop and swapping
+# the loop in it (on 3.10/3.11 asyncio's own call allocates a record and asks the kernel
+# for the process id each time) and reading the clock without making float objects.
+if _accelerator._speedups is not None:
+    _hide_loop: Callable[[Any], Any] = _accelerator._speedups.hide_running_loop
+    _show_loop: Callable[[Any, Any], Any] = _accelerator._speedups.show_running_loop
+    _switch_in: Callable[..., Any] = _accelerator._speedups.inline_switch
+else:
+    _hide_loop = _hide_loop_py
+    _show_loop = _show_loop_py
+    _switch_in = _switch_in_py
 _perf_counter = time.perf_counter
 _modules = sys.modules
 
 T = TypeVar("T")
 
-#: The ``greenlet`` class and ``getcurrent``, once inline mode was first asked for.
+#: The class of pooled inline greenlets (``_Green``, a greenlet subclass) and
+#: ``greenlet.getcurrent``, once inline mode was first asked for.
 _greenlet: Any = None
 _getcurrent: Any = None
 
@@ -68,9 +126,30 @@ def _require_greenlet() -> None:
             "the 'greenlet' package: pip install 'synchronaut-core[inline]' (or "
             "'synchronaut[inline]')"
         ) from exc
+
+    class _Green(greenlet.greenlet):  # pyright: ignore[reportUntypedBaseClass]
+        """A pooled greenlet of this thread's inline calls; ``inline`` is the call it
+        runs (set by its driver before the call starts, None while idle)."""
+
+        inline: _Inline | None = None
+
     _getcurrent = greenlet.getcurrent
     _greenlet_exit = greenlet.GreenletExit
-    _greenlet = greenlet.greenlet
+    _greenlet = _Green
+
+
+def _running_inline() -> _Inline | None:
+    """The inline call whose greenlet runs this thread right now, or None.
+
+    None in any other greenlet (the driving task's, one that inline code started
+    itself) and before inline mode was first used. Callers check that no loop runs
+    here either: a loop that inline code itself runs is not hidden, and its tasks'
+    calls are not inline.
+    """
+    if _getcurrent is None:
+        return None
+    current = _getcurrent()
+    return current.inline if type(current) is _greenlet else None
 
 
 def set_inline_blocking_threshold(seconds: float | None) -> float | None:
@@ -118,27 +197,24 @@ class _Inline:
     def resume(self, op: Callable[..., Any], *args: Any) -> Any:
         """In the driving task: run the greenlet (``op``: its switch or throw) until it
         suspends or ends, looking like plain sync code meanwhile; what it gave back."""
-        state = _state
-        outer = state.inline
         loop = self.loop
         local = self.local
         name = None if local is None else local.name
         started = _perf_counter()
-        # The greenlet runs on this thread as sync code: no running loop, no Trio --
-        # for our Python code and the C accelerator alike. Hidden inside the ``try``
-        # and restored first thing in ``finally``, so that a Ctrl-C landing anywhere
-        # here cannot leave this thread looking like inline code (or loop-less).
+        token = None
+        # As in _switch_in_py (asyncio's switches without an exception to throw take
+        # that one): no running loop, no Trio while the greenlet runs, hidden inside the
+        # ``try`` and restored first thing in ``finally``, so that a Ctrl-C landing
+        # anywhere here cannot leave this thread loop-less (or Trio-less).
         try:
             if loop is not None:
-                _set_running_loop(None)
+                token = _hide_loop(loop)
             else:
                 local.name = None
-            state.inline = self
             return op(*args)
         finally:
-            state.inline = outer
             if loop is not None:
-                _set_running_loop(loop)
+                _show_loop(token, loop)
             else:
                 local.name = name
             elapsed = _perf_counter() - started
@@ -196,20 +272,24 @@ def _work(box: list[_Job]) -> None:
 _greenlet_exit: Any = None
 
 
-def _take_greenlet(parent: Any) -> Any:
-    """An idle greenlet of this thread's pool (or a new one) whose parent is ``parent``."""
+def _take_greenlet(parent: Any, inline: _Inline) -> Any:
+    """An idle greenlet of this thread's pool (or a new one) whose parent is ``parent``,
+    running ``inline`` from now on."""
     idle = _state.greenlets
     if idle:
         green = idle.pop()
         green.parent = parent
-        return green
-    return _greenlet(_work, parent)
+    else:
+        green = _greenlet(_work, parent)
+    green.inline = inline
+    return green
 
 
 def _give_back(green: Any) -> None:
     idle = _state.greenlets
     if idle is None:
         idle = _state.greenlets = []
+    green.inline = None
     if len(idle) < _MAX_IDLE:
         green.gr_context = None  # keeps no context of the finished call alive
         idle.append(green)
@@ -233,13 +313,11 @@ async def _drive(
     """
     current = _getcurrent()
     inline = _Inline(backend, name, current.switch)
-    green = _take_greenlet(current)
+    green = _take_greenlet(current, inline)
     context = green.gr_context = current.gr_context
     switch = green.switch
-    state = _state
-    outer = state.inline  # the task's own (None, unless a loop runs in inline code)
     loop = inline.loop
-    coroutine, hide, clock = CoroutineType, _set_running_loop, _perf_counter
+    coroutine, switch_in = CoroutineType, _switch_in
     throw = green.throw
     op: Any = switch
     arg: Any = [(inline, func, args, kwargs)]  # see _work
@@ -251,19 +329,9 @@ async def _drive(
                 elif loop is None:
                     request = inline.resume(switch, arg)
                 else:
-                    # inline.resume(switch, value) unrolled for asyncio: every inner
-                    # bridge call comes back this way.
-                    started = clock()
-                    try:
-                        hide(None)
-                        state.inline = inline
-                        request = switch(arg)
-                    finally:
-                        state.inline = outer
-                        hide(loop)
-                        elapsed = clock() - started
-                        if _threshold is not None and elapsed > _threshold:
-                            inline.report(elapsed)
+                    # inline.resume(switch, value) for asyncio, in one call: every
+                    # inner bridge call comes back this way.
+                    request = switch_in(switch, arg, loop, inline, _threshold)
                 if type(request) is not coroutine:
                     if request is _DONE:
                         break  # the call is over: its outcome is on ``inline``

@@ -23,7 +23,6 @@ from ._backends import _current_backend
 from ._hosts import _ForeignLoop, _LoopHost, _TrioRun
 from ._loop_calls import _LoopCall
 from ._placement import _pin_host
-from ._thread_state import _state
 
 #: Makes the coroutine that a pinned loop runs on its own, unwatched (a close).
 _CoroFactory = Callable[[], Coroutine[Any, Any, None]]
@@ -96,7 +95,7 @@ def _spawn_system_task(make: _CoroFactory) -> None:
 
 def _pin_loop(name: str) -> _LoopPin:
     """Choose, once, the loop that drives an async object for this (sync) thread."""
-    inline = _state.inline
+    inline = _inline._running_inline()
     if inline is not None and _current_backend() is None:
         return _InlinePin(inline)  # inline code: the steps are awaited by its task
     try:
@@ -171,7 +170,7 @@ class _InlinePin(_LoopPin):
     def run(
         self, make: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None, name: str
     ) -> Any:
-        inline = _state.inline
+        inline = _inline._running_inline()
         if inline is None or self.host.ident != get_ident() or _current_backend() is not None:
             # Driven from elsewhere than inline code (another thread, or async code
             # on the loop's thread, which the base class refuses clearly).

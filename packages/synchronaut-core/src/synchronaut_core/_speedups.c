@@ -32,8 +32,14 @@ typedef struct {
     PyObject *py_close;         /* _close_returned_if_unstarted(result) */
     PyObject *option_names;     /* tuple of str: call_any's keyword-only parameters */
     PyObject *coroutine_types;  /* _detect._COROUTINE_TYPES: type -> "is a coroutine to run" */
+    /* Installed by setup_inline() when inline mode is first used (_call._load_inline);
+     * NULL before: no inline call can be running then, and call_any looks for none. */
+    PyObject *getcurrent;       /* greenlet.getcurrent */
+    PyObject *green_type;       /* _inline._Green: its ``inline`` names the call it runs */
+    PyObject *set_running_loop; /* asyncio._set_running_loop */
     /* Made by the exec slot. */
     PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
+    PyObject *str_inline, *str_back, *str_running_key;
     PyTypeObject *direct_call_type;
     /* call_any's definition and docstring, owned by this module: the function object
      * setup() makes holds the module (its __self__), so they outlive it. */
@@ -393,6 +399,313 @@ call_charged(PyObject *func, PyObject *const *args, size_t nargsf, PyObject *kwn
 #endif
 }
 
+/* --- Inline mode (see _inline.py) ------------------------------------------------ */
+
+/* The inline call whose greenlet runs this thread right now (owned), Py_None if none
+ * (owned too), NULL on error: _inline._running_inline. */
+static PyObject *
+running_inline(State *st)
+{
+    PyObject *current = PyObject_CallNoArgs(st->getcurrent);
+    if (current == NULL) {
+        return NULL;
+    }
+    if ((PyObject *)Py_TYPE(current) != st->green_type) {
+        Py_DECREF(current);
+        Py_RETURN_NONE;
+    }
+    PyObject *inline_call = PyObject_GetAttr(current, st->str_inline);
+    Py_DECREF(current);
+    return inline_call;
+}
+
+/* Inline code -> async, as the Python hot path does it (``inline_call.back(coro)``):
+ * when an inline call's greenlet runs this thread, ``func(*args)`` is handed to the
+ * task driving it, which awaits it and switches back with the value (or raises into
+ * the greenlet here). 1 with *result set (NULL: raised), 0 if no inline call runs this
+ * thread (nothing called, no error set). */
+static int
+inline_await(State *st, PyObject *func, PyObject *const *args, size_t nargsf,
+             PyObject *kwnames, PyObject **result)
+{
+    PyObject *inline_call = running_inline(st);
+    *result = NULL;
+    if (inline_call == NULL) {
+        return 1;
+    }
+    if (inline_call == Py_None) {
+        Py_DECREF(inline_call);
+        return 0;
+    }
+    PyObject *back = PyObject_GetAttr(inline_call, st->str_back);
+    Py_DECREF(inline_call);
+    if (back == NULL) {
+        return 1;
+    }
+    PyObject *coro = call_charged(func, args, nargsf, kwnames);
+    if (coro == NULL) {
+        Py_DECREF(back);
+        return 1;
+    }
+    PyObject *value = PyObject_CallOneArg(back, coro);
+    Py_DECREF(back);
+    if (value == NULL) {
+        /* The switch itself failed, or a Ctrl-C landed on its entry: a coroutine the
+         * task never took is closed (no "never awaited"), the error kept. */
+        SavedError first = save_error();
+        PyObject *closed = PyObject_CallOneArg(st->py_close, coro);
+        Py_XDECREF(closed);
+        restore_error(first, closed == NULL);
+    }
+    Py_DECREF(coro);
+    *result = value;
+    return 1;
+}
+
+/* While an inline greenlet runs, the thread's running asyncio loop is hidden (the
+ * greenlet is sync code). asyncio.``_set_running_loop`` does it, but on 3.10 and 3.11
+ * each call allocates a new record of the running loop and asks the kernel for the
+ * process id: twice per bridge call made inline, a third of its cost. There the
+ * record the loop set is kept and only its loop swapped with None and back -- what
+ * asyncio reads is the same as after ``_set_running_loop(None)`` and then
+ * ``_set_running_loop(loop)`` (same process id, same cached record). The record is
+ * recognised by type name and size first; anything unexpected takes asyncio's own
+ * call. 3.12 keeps the loop in the thread state: asyncio's call is cheap there. */
+#if PY_VERSION_HEX < 0x030C0000
+/* _asynciomodule.c's PyRunningLoopHolder (3.10, 3.11). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *rl_loop;
+#if defined(HAVE_GETPID) && !defined(MS_WINDOWS)
+    pid_t rl_pid;
+#endif
+} LoopHolder;
+
+/* This thread's running-loop record if it holds ``current`` (borrowed), else NULL (an
+ * error set only if the lookup failed). No Python code runs here. */
+static LoopHolder *
+loop_holder(State *st, PyObject *current)
+{
+    PyObject *dict = PyThreadState_GetDict(); /* borrowed */
+    if (dict == NULL) {
+        return NULL;
+    }
+    /* An exact str key: the lookup compares without running code. */
+    PyObject *holder = PyDict_GetItemWithError(dict, st->str_running_key); /* borrowed */
+    if (holder == NULL) {
+        return NULL;
+    }
+    PyTypeObject *type = Py_TYPE(holder);
+    if (type->tp_basicsize != (Py_ssize_t)sizeof(LoopHolder)
+        || strcmp(type->tp_name, "_RunningLoopHolder") != 0
+        || ((LoopHolder *)holder)->rl_loop != current) {
+        return NULL;
+    }
+    return (LoopHolder *)holder;
+}
+#endif
+
+static int
+check_inline_ready(State *st)
+{
+    if (st->set_running_loop == NULL || st->getcurrent == NULL || st->str_running_key == NULL) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "synchronaut_core._speedups: inline mode not set up, or finalized");
+        return -1;
+    }
+    return 0;
+}
+
+/* ``loop`` (this thread's running loop) hidden, as by ``_set_running_loop(None)``: a
+ * token (owned) for show_loop, NULL on error. */
+static PyObject *
+hide_loop(State *st, PyObject *loop)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    LoopHolder *holder = loop_holder(st, loop);
+    if (holder != NULL) {
+        /* The record's reference to the loop is dropped: the caller's keeps it alive
+         * (no finalizer can run here). */
+        holder->rl_loop = Py_NewRef(Py_None);
+        Py_DECREF(loop);
+        return Py_NewRef((PyObject *)holder);
+    }
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+#endif
+    PyObject *done = PyObject_CallOneArg(st->set_running_loop, Py_None);
+    if (done == NULL) {
+        return NULL;
+    }
+    Py_DECREF(done);
+    Py_RETURN_NONE;
+}
+
+/* ``loop`` running on this thread again, as by ``_set_running_loop(loop)``: 0, or -1
+ * with an error set. With the record hide_loop hid (``token``, still this thread's,
+ * still holding None) its loop is put back; with anything else (None: a hide that did
+ * not happen, or code that set a loop of its own meanwhile) asyncio's own call sets it. */
+static int
+show_loop(State *st, PyObject *token, PyObject *loop)
+{
+#if PY_VERSION_HEX < 0x030C0000
+    if (token != Py_None) {
+        LoopHolder *holder = loop_holder(st, Py_None);
+        if ((PyObject *)holder == token) {
+            holder->rl_loop = Py_NewRef(loop);
+            Py_DECREF(Py_None);
+            return 0;
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+    }
+#else
+    (void)token;
+#endif
+    PyObject *done = PyObject_CallOneArg(st->set_running_loop, loop);
+    if (done == NULL) {
+        return -1;
+    }
+    Py_DECREF(done);
+    return 0;
+}
+
+/* hide_running_loop(loop) -> token: _inline._hide_loop_py. */
+static PyObject *
+hide_running_loop(PyObject *module, PyObject *loop)
+{
+    State *st = module_state(module);
+    if (check_inline_ready(st) < 0) {
+        return NULL;
+    }
+    return hide_loop(st, loop);
+}
+
+/* show_running_loop(token, loop): _inline._show_loop_py. */
+static PyObject *
+show_running_loop(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    State *st = module_state(module);
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "show_running_loop(token, loop) takes 2 arguments");
+        return NULL;
+    }
+    if (check_inline_ready(st) < 0 || show_loop(st, args[0], args[1]) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* The perf_counter clock, in nanoseconds; -1 with an error set if it failed. */
+static long long
+perf_ns(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyTime_t now;
+    if (PyTime_PerfCounter(&now) < 0) {
+        return -1;
+    }
+    return (long long)now;
+#else
+    return (long long)_PyTime_GetPerfCounter();
+#endif
+}
+
+/* inline_switch(switch, arg, loop, inline, threshold): _inline._switch_in_py -- the
+ * driving task switches into the inline greenlet with ``arg``, ``loop`` hidden while it
+ * runs, and reports a stretch longer than ``threshold`` seconds (None: never). What the
+ * greenlet handed back; its exception otherwise. Nothing between the hide and the
+ * switch, or the switch and the show, can be interrupted here (no Python code runs):
+ * the thread's loop is back whatever the switch raised. As in Python's ``finally``,
+ * an error of the show or of the report replaces the switch's (chained to it). */
+static PyObject *
+inline_switch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    State *st = module_state(module);
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "inline_switch(switch, arg, loop, inline, threshold) takes 5 arguments");
+        return NULL;
+    }
+    if (check_inline_ready(st) < 0) {
+        return NULL;
+    }
+    PyObject *switch_ = args[0], *arg = args[1], *loop = args[2], *inline_call = args[3];
+    PyObject *threshold = args[4];
+    double limit = -1.0;
+    if (threshold != Py_None) {
+        limit = PyFloat_AsDouble(threshold);
+        if (limit == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    long long started = perf_ns();
+    if (started < 0) {
+        return NULL;
+    }
+    PyObject *token = hide_loop(st, loop);
+    if (token == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_CallOneArg(switch_, arg);
+    int failed = result == NULL;
+    SavedError first;
+    if (failed) {
+        first = save_error();
+    }
+    int shown = show_loop(st, token, loop);
+    Py_DECREF(token);
+    int reported = 0;
+    if (shown == 0) {
+        long long ended = perf_ns();
+        if (ended < 0) {
+            reported = -1;
+        }
+        else if (limit >= 0.0 && (double)(ended - started) / 1e9 > limit) {
+            PyObject *elapsed = PyFloat_FromDouble((double)(ended - started) / 1e9);
+            PyObject *done = elapsed == NULL ? NULL
+                                             : PyObject_CallMethod(inline_call, "report", "O",
+                                                                   elapsed);
+            Py_XDECREF(elapsed);
+            reported = done == NULL ? -1 : 0;
+            Py_XDECREF(done);
+        }
+    }
+    int cleanup_failed = shown < 0 || reported < 0;
+    if (failed) {
+        restore_error(first, cleanup_failed);
+        return NULL;
+    }
+    if (cleanup_failed) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
+/* setup_inline(set_running_loop, getcurrent, green_type): inline mode is in use from
+ * now on (asyncio._set_running_loop, greenlet.getcurrent, _inline._Green). */
+static PyObject *
+setup_inline(PyObject *module, PyObject *args)
+{
+    State *st = module_state(module);
+    PyObject *set_loop, *getcurrent, *green_type;
+    if (!PyArg_ParseTuple(args, "OOO!:setup_inline", &set_loop, &getcurrent, &PyType_Type,
+                          &green_type)) {
+        return NULL;
+    }
+    if (!PyCallable_Check(set_loop) || !PyCallable_Check(getcurrent)) {
+        PyErr_SetString(PyExc_TypeError, "setup_inline() takes two callables first");
+        return NULL;
+    }
+    Py_XSETREF(st->set_running_loop, Py_NewRef(set_loop));
+    Py_XSETREF(st->getcurrent, Py_NewRef(getcurrent));
+    Py_XSETREF(st->green_type, Py_NewRef(green_type));
+    Py_RETURN_NONE;
+}
+
 /* The C call_any; ``module`` is this module (the function's __self__). The caller owns
  * every argument for the duration of the call (the vectorcall protocol). */
 static PyObject *
@@ -433,6 +746,13 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
         if (in_loop || in_trio) {
             /* asyncio/Trio -> async: the coroutine (or async generator) itself. */
             return call_charged(func, args + 1, nargs - 1, kwnames);
+        }
+        /* Python's ``type(func) is FunctionType`` (functions cannot be subclassed). */
+        if ((flags & CO_COROUTINE) && PyFunction_Check(func) && st->green_type != NULL) {
+            PyObject *result;
+            if (inline_await(st, func, args + 1, nargs - 1, kwnames, &result)) {
+                return result;
+            }
         }
         goto python;
     }
@@ -918,6 +1238,14 @@ setup(PyObject *module, PyObject *args)
 static PyMethodDef methods[] = {
     {"setup", setup, METH_VARARGS,
      "Install call_any's Python fallbacks and option names; return the C call_any."},
+    {"setup_inline", setup_inline, METH_VARARGS,
+     "Inline mode is in use: call_any looks for inline calls from now on."},
+    {"hide_running_loop", hide_running_loop, METH_O,
+     "Hide the thread's running asyncio loop (for inline code); a token for show_running_loop."},
+    {"show_running_loop", (PyCFunction)(void (*)(void))show_running_loop, METH_FASTCALL,
+     "Undo hide_running_loop(loop): the loop running on this thread again."},
+    {"inline_switch", (PyCFunction)(void (*)(void))inline_switch, METH_FASTCALL,
+     "Switch into an inline greenlet, the loop hidden meanwhile (see _inline._switch_in_py)."},
     {"adopt", adopt, METH_O,
      "Deallocate instances of a field-less Python subclass of DirectCall with its C code."},
     {NULL, NULL, 0, NULL},
@@ -931,7 +1259,11 @@ module_exec(PyObject *module)
         || (st->str_sniffio = PyUnicode_InternFromString("sniffio")) == NULL
         || (st->str_thread_local = PyUnicode_InternFromString("thread_local")) == NULL
         || (st->str_name = PyUnicode_InternFromString("name")) == NULL
-        || (st->str_call = PyUnicode_InternFromString("_call")) == NULL) {
+        || (st->str_call = PyUnicode_InternFromString("_call")) == NULL
+        || (st->str_inline = PyUnicode_InternFromString("inline")) == NULL
+        || (st->str_back = PyUnicode_InternFromString("back")) == NULL
+        || (st->str_running_key = PyUnicode_InternFromString("__asyncio_running_event_loop__"))
+               == NULL) {
         return -1;
     }
     PyObject *type = PyType_FromModuleAndSpec(module, &direct_call_spec, NULL);
@@ -955,6 +1287,9 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->py_close);
     Py_VISIT(st->option_names);
     Py_VISIT(st->coroutine_types);
+    Py_VISIT(st->getcurrent);
+    Py_VISIT(st->green_type);
+    Py_VISIT(st->set_running_loop);
     Py_VISIT(st->direct_call_type);
     return 0;
 }
@@ -972,11 +1307,17 @@ module_clear(PyObject *module)
     Py_CLEAR(st->py_close);
     Py_CLEAR(st->option_names);
     Py_CLEAR(st->coroutine_types);
+    Py_CLEAR(st->getcurrent);
+    Py_CLEAR(st->green_type);
+    Py_CLEAR(st->set_running_loop);
     Py_CLEAR(st->str_trio);
     Py_CLEAR(st->str_sniffio);
     Py_CLEAR(st->str_thread_local);
     Py_CLEAR(st->str_name);
     Py_CLEAR(st->str_call);
+    Py_CLEAR(st->str_inline);
+    Py_CLEAR(st->str_back);
+    Py_CLEAR(st->str_running_key);
     Py_CLEAR(st->direct_call_type);
     return 0;
 }

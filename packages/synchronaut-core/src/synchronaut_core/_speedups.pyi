@@ -13,6 +13,22 @@ def setup(
     doc: str,
     /,
 ) -> Callable[..., Any]: ...
+def setup_inline(
+    set_running_loop: Callable[[Any], object], getcurrent: Callable[[], Any], green_type: type, /
+) -> None:
+    """Inline mode is in use: call_any hands inline code's coroutines to its task."""
+
+def inline_switch(
+    switch: Callable[[Any], Any], arg: Any, loop: Any, inline: Any, threshold: float | None, /
+) -> Any:
+    """Switch into an inline greenlet with ``arg``, the loop hidden meanwhile."""
+
+def hide_running_loop(loop: Any, /) -> Any:
+    """Hide this thread's running asyncio loop ``loop``; a token for show_running_loop."""
+
+def show_running_loop(token: Any, loop: Any, /) -> None:
+    """Undo ``hide_running_loop(loop)``: ``loop`` is this thread's running loop again."""
+
 def adopt(cls: type[DirectCall], /) -> None:
     """Free instances of ``cls`` (a field-less subclass) with DirectCall's own code."""
 

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._context import _INTERNAL
 
 if TYPE_CHECKING:
-    from ._inline import _Inline
     from ._job import _Job
     from ._waits import _Wait
 
@@ -77,9 +76,6 @@ class _ThreadState(threading.local):
     #: Where completions and thread-sensitive jobs reach this thread while it waits;
     #: made on the thread's first wait, shared by the waits nested on it.
     inbox: _Inbox | None = None
-    #: The inline call whose greenlet is running this thread right now (``_inline``):
-    #: set by the task driving it around each stretch the greenlet runs.
-    inline: _Inline | None = None
     #: This thread's idle greenlets for inline calls (made on its first inline call).
     greenlets: list[Any] | None = None
 
