@@ -30,9 +30,15 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from types import CoroutineType, TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import _accelerator
+from . import _accelerator, _backends
 from ._backends import _require_backend
-from ._detect import _COROUTINE_TYPES, _await, _close_if_unstarted, _is_coroutine_type
+from ._detect import (
+    _COROUTINE_TYPES,
+    _await,
+    _close_if_unstarted,
+    _func_name,
+    _is_coroutine_type,
+)
 from ._thread_state import _state
 from ._validate import _check_seconds
 
@@ -181,18 +187,35 @@ class _Inline:
     Made and used on the loop's thread only. ``loop`` is the asyncio loop to unset
     while the greenlet runs (None under Trio, where ``local`` -- sniffio's thread
     state -- is cleared instead); ``back`` switches from the greenlet to the task.
+    The function's name for messages is made only if one is needed.
     """
 
-    __slots__ = ("back", "backend", "local", "loop", "name", "outcome")
+    __slots__ = ("_name", "back", "backend", "func", "local", "loop", "outcome")
 
-    def __init__(self, backend: _Backend, name: str, back: Callable[[Any], Any]) -> None:
+    def __init__(
+        self,
+        backend: _Backend,
+        func: Callable[..., Any],
+        name: str | None,
+        back: Callable[[Any], Any],
+        loop: asyncio.AbstractEventLoop | None,
+    ) -> None:
         self.backend = backend
-        self.name = name
+        self.func = func
+        self._name = name
         self.back = back
-        self.loop = _get_running_loop()
-        self.local: Any = None if self.loop is not None else _modules["sniffio"].thread_local
+        self.loop = loop
+        self.local: Any = None if loop is not None else _modules["sniffio"].thread_local
         #: ``(value, exception)`` once the call is done.
         self.outcome: tuple[Any, BaseException | None] = (None, None)
+
+    @property
+    def name(self) -> str:
+        """The inline function's name, as messages give it."""
+        name = self._name
+        if name is None:
+            name = self._name = _func_name(self.func)
+        return name
 
     def resume(self, op: Callable[..., Any], *args: Any) -> Any:
         """In the driving task: run the greenlet (``op``: its switch or throw) until it
@@ -300,9 +323,11 @@ async def _drive(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     backend: _Backend,
-    name: str,
+    name: str | None,
 ) -> Any:
     """Run ``func(*args, **kwargs)`` inline, in the awaiting task; its value.
+
+    ``name``: the function's name for messages (None: made from ``func`` if needed).
 
     The greenlet shares this task's context object (not a copy): ContextVar changes
     made inline are the task's, as with a direct call, and the coroutines it awaits
@@ -312,11 +337,11 @@ async def _drive(
     ``finally`` blocks run, and comes back out here if it is not handled.
     """
     current = _getcurrent()
-    inline = _Inline(backend, name, current.switch)
+    loop = _get_running_loop()
+    inline = _Inline(backend, func, name, current.switch, loop)
     green = _take_greenlet(current, inline)
     context = green.gr_context = current.gr_context
     switch = green.switch
-    loop = inline.loop
     coroutine, switch_in = CoroutineType, _switch_in
     throw = green.throw
     op: Any = switch
@@ -531,6 +556,16 @@ def _offload(
     except BaseException:
         _close_unstarted(waiting)  # interrupted on _suspend's entry: never started
         raise
+
+
+def _enter(func: Callable[..., Any], args: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
+    """The C call_any's route for ``call_any(def_fn, *args, inline=True)`` inside asyncio.
+
+    What ``_call._dispatch`` gives for that call (the C path has checked that
+    ``def_fn`` is a plain sync, non-generator function not marked async, that an
+    asyncio loop runs this thread and that no other option or keyword is given).
+    """
+    return _drive(func, args, {}, _backends._asyncio_impl or _backends._load_asyncio(), None)
 
 
 def _run(
