@@ -12,13 +12,15 @@ loop (loop affinity) and waiting for it.
 ``inline-enter``: entering inline mode, ``await call_any(f, x, inline=True)`` of a
 trivial ``def``; the floor is calling ``f(x)`` directly in the task, the comparison
 rows greenback's ``with_portal_run_sync`` and the offload ``await call_any(f, x)``.
+
+Both on the chosen asyncio loop (uvloop by default) and in Trio (``-trio`` groups;
+each timed run is one ``trio.run``, the clock running inside it).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -40,7 +42,12 @@ async def af(x: int) -> int:
     return x
 
 
-def _trampoline(loop: asyncio.AbstractEventLoop) -> Any:
+#: Makes a timer from ``async def inner(n) -> ns``: run as a task of an asyncio loop,
+#: or as the main task of one ``trio.run``.
+Runner = Callable[[Callable[[int], Any]], Callable[[int], int]]
+
+
+def _trampoline(run: Runner) -> Any:
     greenlet = _env.greenlet
     perf = time.perf_counter_ns
 
@@ -60,10 +67,10 @@ def _trampoline(loop: asyncio.AbstractEventLoop) -> Any:
             request = green.switch(await request)
         return request
 
-    return run_timed(loop, inner)
+    return run(inner)
 
 
-def _in_sync_code(loop: asyncio.AbstractEventLoop, how: str) -> Any:
+def _in_sync_code(run: Runner, how: str) -> Any:
     """``n`` calls of ``call_any(af, 1)`` from sync code run inline, or offloaded."""
     perf = time.perf_counter_ns
 
@@ -79,10 +86,10 @@ def _in_sync_code(loop: asyncio.AbstractEventLoop, how: str) -> Any:
     async def offloaded(n: int) -> int:
         return await call_any(body, n)
 
-    return run_timed(loop, inline if how == "inline" else offloaded)
+    return run(inline if how == "inline" else offloaded)
 
 
-def _greenback(loop: asyncio.AbstractEventLoop) -> Any:
+def _greenback(run: Runner) -> Any:
     greenback = _env.greenback
     perf = time.perf_counter_ns
 
@@ -97,26 +104,29 @@ def _greenback(loop: asyncio.AbstractEventLoop) -> Any:
         await greenback.ensure_portal()
         return body(n)
 
-    return run_timed(loop, inner)
+    return run(inner)
 
 
-def _inner_cases(loop: asyncio.AbstractEventLoop, kind: str) -> list[Case]:
+def _inner_cases(run: Runner, kind: str) -> list[Case]:
     missing_greenlet = "" if _env.greenlet is not None else _env.missing("greenlet")
     cases = [
         Case(
             f"greenlet trampoline by hand ({kind})",
-            _trampoline(loop) if not missing_greenlet else None,
+            _trampoline(run) if not missing_greenlet else None,
             floor=True,
             na=missing_greenlet,
         ),
         Case(
             "call_any(af, x) in inline code",
-            _in_sync_code(loop, "inline") if not missing_greenlet else None,
+            _in_sync_code(run, "inline") if not missing_greenlet else None,
             synchronaut=True,
+            # The targets are asyncio's (uvloop's); the Trio rows are informational.
             targets=[
                 ns_at_most(1500, "<=1.5 us"),
                 at_most(0.5, GREENBACK, ">=2x faster than greenback"),
-            ],
+            ]
+            if kind != "Trio"
+            else [],
             ctx="in+out",
             na=missing_greenlet,
         ),
@@ -124,11 +134,11 @@ def _inner_cases(loop: asyncio.AbstractEventLoop, kind: str) -> list[Case]:
     if _env.greenback is None:
         cases.append(Case(GREENBACK, na=_env.missing("greenback")))
     else:
-        cases.append(Case(GREENBACK, _greenback(loop), ctx="shared"))
+        cases.append(Case(GREENBACK, _greenback(run), ctx="shared"))
     cases.append(
         Case(
             THREAD_PATH,
-            _in_sync_code(loop, "offloaded"),
+            _in_sync_code(run, "offloaded"),
             synchronaut=True,
             note="sync code in a worker thread; each call hops back to the caller's loop",
             ctx="in+out",
@@ -137,25 +147,25 @@ def _inner_cases(loop: asyncio.AbstractEventLoop, kind: str) -> list[Case]:
     return cases
 
 
-def _enter_cases(loop: asyncio.AbstractEventLoop, kind: str) -> list[Case]:
+def _enter_cases(run: Runner, kind: str) -> list[Case]:
     ns: dict[str, Any] = {"f": f, "call_any": call_any}
     missing_greenlet = "" if _env.greenlet is not None else _env.missing("greenlet")
     cases = [
         Case(
             f"f(x) called in the task ({kind})",
-            run_timed(loop, unrolled_async("f(1)", ns)),
+            run(unrolled_async("f(1)", ns)),
             per_op=10,
             floor=True,
             ctx="shared",
         ),
         Case(
             "await call_any(f, x, inline=True)",
-            run_timed(loop, unrolled_async("await call_any(f, 1, inline=True)", ns))
+            run(unrolled_async("await call_any(f, 1, inline=True)", ns))
             if not missing_greenlet
             else None,
             per_op=10,
             synchronaut=True,
-            targets=[ns_at_most(5000, "<=5 us")],
+            targets=[ns_at_most(5000, "<=5 us")] if kind != "Trio" else [],
             ctx="in+out",
             na=missing_greenlet,
         ),
@@ -166,7 +176,7 @@ def _enter_cases(loop: asyncio.AbstractEventLoop, kind: str) -> list[Case]:
         cases.append(
             Case(
                 "await @synchronaut(inline=True) f(x)",
-                run_timed(loop, unrolled_async("await g(1)", {"g": g})),
+                run(unrolled_async("await g(1)", {"g": g})),
                 per_op=10,
                 synchronaut=True,
                 ctx="in+out",
@@ -179,7 +189,7 @@ def _enter_cases(loop: asyncio.AbstractEventLoop, kind: str) -> list[Case]:
         cases.append(
             Case(
                 "greenback with_portal_run_sync(f, x)",
-                run_timed(loop, unrolled_async("await run_sync(f, 1)", ns)),
+                run(unrolled_async("await run_sync(f, 1)", ns)),
                 per_op=10,
                 ctx="shared",
             )
@@ -187,7 +197,7 @@ def _enter_cases(loop: asyncio.AbstractEventLoop, kind: str) -> list[Case]:
     cases.append(
         Case(
             "await call_any(f, x) (offload)",
-            run_timed(loop, unrolled_async("await call_any(f, 1)", ns)),
+            run(unrolled_async("await call_any(f, 1)", ns)),
             per_op=10,
             synchronaut=True,
             ctx="in+out",
@@ -201,7 +211,23 @@ def _group(build: Any) -> Any:
     def setup(settings: Settings) -> Iterator[list[Case]]:
         with ExitStack() as stack:
             loop = stack.enter_context(event_loop(settings.loop))
-            yield build(loop, settings.loop)
+            yield build(lambda inner: run_timed(loop, inner), settings.loop)
+
+    return setup
+
+
+def _trio_group(build: Any) -> Any:
+    @contextmanager
+    def setup(settings: Settings) -> Iterator[list[Case]]:
+        trio = _env.optional("trio")
+        if trio is None:
+            yield [Case("Trio", floor=True, na=_env.missing("trio"))]
+            return
+
+        def run(inner: Callable[[int], Any]) -> Callable[[int], int]:
+            return lambda n: trio.run(inner, n)
+
+        yield build(run, "Trio")
 
     return setup
 
@@ -216,5 +242,15 @@ GROUPS = [
         "inline-enter",
         "async -> sync inline: entering an inline call of a trivial def",
         _group(_enter_cases),
+    ),
+    Group(
+        "inline-inner-trio",
+        "Trio: inline code -> async, one bridge call (informational)",
+        _trio_group(_inner_cases),
+    ),
+    Group(
+        "inline-enter-trio",
+        "Trio: entering an inline call of a trivial def (informational)",
+        _trio_group(_enter_cases),
     ),
 ]
