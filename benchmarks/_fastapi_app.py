@@ -23,7 +23,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -141,17 +141,22 @@ def _def_dep(app: FastAPI, path: str) -> str:
     return ""
 
 
+def _serve_awaiting(app: FastAPI, path: str, call: Callable[[], Awaitable[Any]]) -> str:
+    """Serve ``path`` with ``async def endpoint(): return await call()``."""
+
+    async def endpoint() -> dict[str, Any]:
+        return await call()
+
+    app.get(path)(endpoint)
+    return ""
+
+
 @variant("async def + await decorated .async_()")
 def _decorated(app: FastAPI, path: str) -> str:
     if synchronaut is None:
         return NO_META
     item = synchronaut(work)
-
-    async def endpoint() -> dict[str, Any]:
-        return await item.async_()
-
-    app.get(path)(endpoint)
-    return ""
+    return _serve_awaiting(app, path, lambda: item.async_())
 
 
 @variant("async def + await asgiref sync_to_async(thread_sensitive=False)")
@@ -159,12 +164,7 @@ def _asgiref(app: FastAPI, path: str) -> str:
     if sync_to_async is None:
         return NO_ASGIREF
     item = sync_to_async(work, thread_sensitive=False)
-
-    async def endpoint() -> dict[str, Any]:
-        return await item()
-
-    app.get(path)(endpoint)
-    return ""
+    return _serve_awaiting(app, path, lambda: item())
 
 
 @variant("one shared connection: decorated thread_sensitive=True")
@@ -172,12 +172,7 @@ def _shared_ours(app: FastAPI, path: str) -> str:
     if synchronaut is None:
         return NO_META
     item = synchronaut(thread_sensitive=True)(work)  # every call on one dedicated thread
-
-    async def endpoint() -> dict[str, Any]:
-        return await item.async_()
-
-    app.get(path)(endpoint)
-    return ""
+    return _serve_awaiting(app, path, lambda: item.async_())
 
 
 @variant("one shared connection: asgiref thread_sensitive=True")
@@ -185,23 +180,14 @@ def _shared_asgiref(app: FastAPI, path: str) -> str:
     if sync_to_async is None:
         return NO_ASGIREF
     item = sync_to_async(work, thread_sensitive=True)  # asgiref's single shared thread
-
-    async def endpoint() -> dict[str, Any]:
-        return await item()
-
-    app.get(path)(endpoint)
-    return ""
+    return _serve_awaiting(app, path, lambda: item())
 
 
 @variant("5 async calls: offloaded, call_any inside")
 def _five_ours(app: FastAPI, path: str) -> str:
-    async def endpoint() -> dict[str, Any]:
-        # The logic runs in synchronaut's pool; its call_any(fetch) calls block that
-        # worker thread while fetch runs on this (the offloading) loop.
-        return await call_any(business_ours)
-
-    app.get(path)(endpoint)
-    return ""
+    # The logic runs in synchronaut's pool; its call_any(fetch) calls block that worker
+    # thread while fetch runs on this (the offloading) loop.
+    return _serve_awaiting(app, path, lambda: call_any(business_ours))
 
 
 @variant("5 async calls: asgiref sync_to_async + async_to_sync")
@@ -209,12 +195,7 @@ def _five_asgiref(app: FastAPI, path: str) -> str:
     if sync_to_async is None:
         return NO_ASGIREF
     item = sync_to_async(business_asgiref, thread_sensitive=False)
-
-    async def endpoint() -> dict[str, Any]:
-        return await item()
-
-    app.get(path)(endpoint)
-    return ""
+    return _serve_awaiting(app, path, lambda: item())
 
 
 def inline_supported() -> bool:
@@ -228,14 +209,9 @@ def inline_supported() -> bool:
 def _five_inline(app: FastAPI, path: str) -> str:
     if not inline_supported():
         return "inline mode not merged"
-
-    async def endpoint() -> dict[str, Any]:
-        # The logic runs on this loop's thread; each call_any(fetch) inside is awaited
-        # right here, in this task.
-        return await call_any(business_ours, inline=True)
-
-    app.get(path)(endpoint)
-    return ""
+    # The logic runs on this loop's thread; each call_any(fetch) inside is awaited right
+    # here, in this task.
+    return _serve_awaiting(app, path, lambda: call_any(business_ours, inline=True))
 
 
 # --- serving ---------------------------------------------------------------------------------
