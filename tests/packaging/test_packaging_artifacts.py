@@ -160,21 +160,26 @@ def test_build_output_has_no_compiler_warning(dists: Dists) -> None:
     assert warnings == []
 
 
-def test_core_pure_wheel_from_the_sdist_reports_not_accelerated(
-    dists: Dists, tmp_path: Path
-) -> None:
-    out = tmp_path / "pure"
+def _core_wheel_from_sdist(dists: Dists, out: Path, **env: str) -> tuple[str, Artifact]:
+    """synchronaut-core's wheel built into ``out`` from its sdist with ``env`` set: the
+    build's whole output and the wheel."""
     sdist = built(dists.out, "synchronaut-core", "sdist")
     output = uv_build(
         "--wheel",
         "--out-dir",
         str(out),
         str(sdist.path),
-        cwd=tmp_path,
-        env={"SYNCHRONAUT_NO_EXTENSIONS": "1", "TMPDIR": str(dists.tmp)},
+        cwd=out.parent,
+        env={**env, "TMPDIR": str(dists.tmp)},
     )
+    return output, built(out, "synchronaut-core", "wheel")
+
+
+def test_core_pure_wheel_from_the_sdist_reports_not_accelerated(
+    dists: Dists, tmp_path: Path
+) -> None:
+    output, wheel = _core_wheel_from_sdist(dists, tmp_path / "pure", SYNCHRONAUT_NO_EXTENSIONS="1")
     assert "C accelerator NOT built (disabled at build time by SYNCHRONAUT_NO_EXTENSIONS)" in output
-    wheel = built(out, "synchronaut-core", "wheel")
     assert wheel.tag == "py3-none-any"
     assert [n for n in wheel.names() if n.endswith((".so", ".pyd"))] == []
     assert _speedups_record(wheel)["built"] is False
@@ -192,19 +197,9 @@ def test_core_pure_wheel_from_the_sdist_reports_not_accelerated(
 
 @pytest.mark.skipif(sys.platform == "win32", reason="CC is how unix compilers are chosen")
 def test_core_sdist_builds_a_pure_wheel_without_a_compiler(dists: Dists, tmp_path: Path) -> None:
-    out = tmp_path / "nocc"
-    sdist = built(dists.out, "synchronaut-core", "sdist")
-    output = uv_build(
-        "--wheel",
-        "--out-dir",
-        str(out),
-        str(sdist.path),
-        cwd=tmp_path,
-        env={"CC": "/bin/false", "TMPDIR": str(dists.tmp)},
-    )
+    output, wheel = _core_wheel_from_sdist(dists, tmp_path / "nocc", CC="/bin/false")
     # Said in the normal output (no -v), not only in the wheel's record.
     assert "synchronaut-core: C accelerator NOT built (C compiler failed" in output
-    wheel = built(out, "synchronaut-core", "wheel")
     assert wheel.tag == "py3-none-any"
     record = _speedups_record(wheel)
     assert record["built"] is False
