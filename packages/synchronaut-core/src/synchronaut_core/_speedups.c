@@ -481,8 +481,59 @@ typedef struct {
 #endif
 } LoopHolder;
 
-/* This thread's running-loop record if it holds ``current`` (borrowed), else NULL (an
- * error set only if the lookup failed). No Python code runs here. */
+#if defined(HAVE_GETPID) && !defined(MS_WINDOWS)
+#include <pthread.h>
+/* This process's id, 0 until asked for. asyncio's record holds the id of the process
+ * that set it and asyncio sees no running loop in a record of another process: in a
+ * child forked by inline code, putting the loop back into the record the parent hid
+ * would leave the child's task loop-less (``_set_running_loop(loop)`` there records
+ * the child's id). Forgotten by a fork handler, so that knowing it costs no system
+ * call per switch; process-wide, like the process id itself. */
+static pid_t process_id = 0;
+
+static void
+forget_process_id(void)
+{
+    process_id = 0;
+}
+
+static pid_t
+current_process_id(void)
+{
+    if (process_id == 0) {
+        process_id = getpid();
+    }
+    return process_id;
+}
+
+/* Once per process (and its forks, which inherit it): 0, or -1 with an error set. */
+static int
+watch_forks(void)
+{
+    static int watching = 0;
+    if (!watching) {
+        if (pthread_atfork(NULL, NULL, forget_process_id) != 0) {
+            PyErr_SetString(PyExc_RuntimeError,
+                            "synchronaut_core._speedups: pthread_atfork failed");
+            return -1;
+        }
+        watching = 1;
+    }
+    return 0;
+}
+#define RECORD_OF_THIS_PROCESS(holder) ((holder)->rl_pid == current_process_id())
+#else
+static int
+watch_forks(void)
+{
+    return 0;
+}
+#define RECORD_OF_THIS_PROCESS(holder) 1
+#endif
+
+/* This thread's running-loop record if it holds ``current`` (borrowed) and was set in
+ * this process, else NULL (an error set only if the lookup failed). No Python code
+ * runs here. */
 static LoopHolder *
 loop_holder(State *st, PyObject *current)
 {
@@ -498,10 +549,17 @@ loop_holder(State *st, PyObject *current)
     PyTypeObject *type = Py_TYPE(holder);
     if (type->tp_basicsize != (Py_ssize_t)sizeof(LoopHolder)
         || strcmp(type->tp_name, "_RunningLoopHolder") != 0
-        || ((LoopHolder *)holder)->rl_loop != current) {
+        || ((LoopHolder *)holder)->rl_loop != current
+        || !RECORD_OF_THIS_PROCESS((LoopHolder *)holder)) {
         return NULL;
     }
     return (LoopHolder *)holder;
+}
+#else
+static int
+watch_forks(void)
+{
+    return 0;
 }
 #endif
 
@@ -698,6 +756,9 @@ setup_inline(PyObject *module, PyObject *args)
     }
     if (!PyCallable_Check(set_loop) || !PyCallable_Check(getcurrent)) {
         PyErr_SetString(PyExc_TypeError, "setup_inline() takes two callables first");
+        return NULL;
+    }
+    if (watch_forks() < 0) {
         return NULL;
     }
     Py_XSETREF(st->set_running_loop, Py_NewRef(set_loop));
