@@ -11,11 +11,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import weakref
 from typing import Any
+
+from support_process import run_python
 
 from synchronaut_core import synchronaut
 
@@ -64,13 +63,7 @@ def test_a_deep_chain_of_wrappers_raises_recursion_error() -> None:
             print("RecursionError", exc)
         print(synchronaut(synchronaut(f))())
     """
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(code, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
     assert lines[0].startswith("RecursionError maximum recursion depth exceeded"), lines

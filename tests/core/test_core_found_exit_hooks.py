@@ -19,10 +19,7 @@ sync call inline (no timeout can be enforced then), or document the limitation.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
+from support_process import run_python
 
 CHILD = """
 import asyncio, atexit, sys
@@ -61,13 +58,7 @@ call_sync(warm)
 
 
 def test_an_atexit_hook_can_still_call_async_code_and_offload() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(CHILD)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=dict(os.environ),
-    )
+    proc = run_python(CHILD, timeout=30)
     assert proc.stdout.splitlines() == [
         "hook 5 3",
         "stuck cleaned up",

@@ -24,12 +24,8 @@ over (``_fork._epoch``) and that the job is not running on this thread, and rais
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-
 import pytest
+from support_process import run_python
 
 CHILD = """
 import asyncio, json, os, signal, time
@@ -91,13 +87,7 @@ os._exit(0)
     ids=["ThreadPoolExecutor", "WorkerPool (control)"],
 )
 def test_a_forked_child_never_waits_forever_on_a_dead_executor_thread(make: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(CHILD.format(make=make))],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=dict(os.environ),
-    )
+    proc = run_python(CHILD.format(make=make), timeout=60)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, proc.stderr[-3000:]
     assert '"child_exited": true' in lines[-1], (

@@ -24,12 +24,10 @@ blocked worker, and the unrelated-call case of
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import textwrap
 
 import pytest
+from support_process import run_python
 
 CHILD = """
 import asyncio, os
@@ -66,13 +64,7 @@ def test_a_nested_producer_consumer_pair_completes_when_the_pool_is_full(
     workers: int, views: int
 ) -> None:
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(CHILD.format(workers=workers, views=views))],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            env=dict(os.environ),
-        )
+        proc = run_python(CHILD.format(workers=workers, views=views), timeout=20)
     except subprocess.TimeoutExpired:
         pytest.fail(f"WorkerPool({workers}) with {views} views: deadlock (no result in 20 s)")
     assert proc.stdout.strip() == str([[42, "put"]] * views), proc.stderr[-2000:]

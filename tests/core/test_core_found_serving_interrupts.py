@@ -24,22 +24,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import textwrap
+
+from support_process import run_python
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_child(code: str, timeout: float = 60) -> dict:
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=HERE,
-        env={**os.environ, "PYTHONPATH": HERE},
-    )
+    proc = run_python(code, timeout=timeout, cwd=HERE, env={**os.environ, "PYTHONPATH": HERE})
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, f"child printed no result (rc={proc.returncode}):\n{proc.stderr[-3000:]}"
     return json.loads(lines[-1])

@@ -27,10 +27,9 @@ own thread and raises, or the mover sees it blocked and moves to a spare).
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import textwrap
+
+from support_process import run_python
 
 CHILD = """
 import asyncio, threading
@@ -93,13 +92,7 @@ print(call_sync(on_background), flush=True)
 
 def test_bound_step_onto_a_loop_waiting_for_us_raises_instead_of_hanging() -> None:
     try:
-        proc = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(CHILD)],
-            capture_output=True,
-            text=True,
-            timeout=15,
-            env=dict(os.environ),
-        )
+        proc = run_python(CHILD, timeout=15)
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(
             "deadlock: the background loop waits on L's step while L's thread waits on "

@@ -10,15 +10,13 @@ the threshold between bridge calls is reported on the ``synchronaut`` logger.
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from support_backends import Backend
+from support_process import run_python
 
 from synchronaut_core import (
     CallOptions,
@@ -90,18 +88,8 @@ def test_inline_with_timeout_and_force_offload_is_accepted() -> None:
     assert options(f) == 1
 
 
-def _run_python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_greenlet_is_not_imported_until_inline_mode_is_asked_for() -> None:
-    done = _run_python(
+    done = run_python(
         """
         import asyncio, sys
         import synchronaut, synchronaut_core
@@ -128,7 +116,7 @@ def test_greenlet_is_not_imported_until_inline_mode_is_asked_for() -> None:
 
 
 def test_without_greenlet_inline_raises_an_import_error_naming_the_extra() -> None:
-    done = _run_python(
+    done = run_python(
         """
         import asyncio, sys
         sys.modules["greenlet"] = None  # an import of greenlet now fails

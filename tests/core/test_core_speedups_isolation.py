@@ -9,30 +9,18 @@ where Python answers, and C kept its own list of call_any's options.
 from __future__ import annotations
 
 import importlib.util
-import subprocess
 import sys
-import textwrap
 import types
 from typing import Any
 
 import pytest
+from support_process import run_python
 
 from synchronaut_core import _accelerator, _call, _detect, call_any, synchronaut
 
 pytestmark = pytest.mark.skipif(
     _accelerator._speedups is None, reason=f"C accelerator not loaded: {_accelerator._REASON}"
 )
-
-
-def _run(code: str) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter (a crash or a corrupted process stays there)."""
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def _subinterpreter_runner() -> str | None:
@@ -49,7 +37,7 @@ def _subinterpreter_runner() -> str | None:
     reason="no legacy subinterpreter API here (_testcapi.run_in_subinterp is missing)",
 )
 def test_a_subinterpreter_import_leaves_the_main_interpreter_working() -> None:
-    result = _run(
+    result = run_python(
         """
         import _testcapi
         import synchronaut_core
@@ -92,7 +80,7 @@ def test_a_subinterpreter_import_leaves_the_main_interpreter_working() -> None:
 def test_an_isolated_subinterpreter_with_its_own_gil_loads_it() -> None:
     # The module declares Py_MOD_PER_INTERPRETER_GIL_SUPPORTED: CPython refuses to
     # load an extension there otherwise. The main interpreter is unaffected.
-    result = _run(
+    result = run_python(
         """
         import _interpreters
         import synchronaut_core
@@ -195,7 +183,7 @@ def test_the_c_path_is_given_the_python_option_names() -> None:
 def test_the_direct_path_owns_the_function_it_calls() -> None:
     # A fake sniffio whose thread-local read (run before the direct call) drops the
     # wrapper's last reference to its function. Before: a call of freed memory.
-    result = _run(
+    result = run_python(
         """
         import gc, sys, types, weakref
         from synchronaut_core import _accelerator, _call  # _call sets the module up

@@ -14,12 +14,10 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import subprocess
-import sys
-import textwrap
 from types import ModuleType
 
 import pytest
+from support_process import run_python
 
 import synchronaut
 import synchronaut_batch
@@ -82,13 +80,7 @@ def test_an_unknown_name_is_an_attribute_error(package: ModuleType) -> None:
 
 
 def _fresh(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(code, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     return result.stdout
