@@ -3,18 +3,19 @@
 ``python _memchild.py IMPL N LIMIT LOOP [INPUT]`` runs N mixed calls (even: a sync
 ``def``, odd: an ``async def`` that yields once) with at most LIMIT in flight (0: no
 limit), on a LOOP (``uvloop``/``asyncio``) event loop, and prints one JSON line: the
-elapsed ns, the resident set size at start (after imports, before the input is
-built), after the input is built, and the peak (``VmHWM``: the high-water mark of
-this process's own address space). IMPL is ``parallel_map`` (``max_concurrency=
-LIMIT``), ``gather`` (the hand-written floor: ``asyncio.gather``, over a
-``Semaphore(LIMIT)`` when bounded, sync calls through ``run_in_executor``) or
-``anyio`` (a task group, calls under a ``CapacityLimiter(LIMIT)`` when bounded, sync
-calls through ``anyio.to_thread.run_sync``). INPUT is ``list`` (the default: the
-calls built into a list first) or ``iter`` (``parallel_map`` only: a generator
-producing the 4-tuples as they are read, so the input is never in memory at once).
+elapsed ns, the CPU time of all its threads, the resident set size at start (after
+imports, before the input is built), after the input is built, and the peak
+(``VmHWM``: the high-water mark of this process's own address space). IMPL is
+``parallel_map`` (``max_concurrency=LIMIT``), ``gather`` (the hand-written floor:
+``asyncio.gather``, over a ``Semaphore(LIMIT)`` when bounded, sync calls through
+``run_in_executor``) or ``anyio`` (a task group, calls under a
+``CapacityLimiter(LIMIT)`` when bounded, sync calls through
+``anyio.to_thread.run_sync``). INPUT is ``list`` (the default: the calls built into a
+list first) or ``iter`` (``parallel_map`` only: a generator producing the 4-tuples as
+they are read, so the input is never in memory at once).
 A batch of 256 calls runs first (pool threads started, first-use costs paid); the
-JSON also gives the time the cyclic garbage collector ran during the batch and its
-collections by generation.
+JSON also gives the time the cyclic garbage collector ran during the batch, in all
+and by generation, and its collections by generation.
 
 A process of its own, so that nothing measured before pollutes the peak.
 """
@@ -158,16 +159,19 @@ def main() -> None:
     built = rss_kb()
     collector = _Collector()
     gc.callbacks.append(collector)
-    t0 = time.perf_counter_ns()
+    t0, cpu0 = time.perf_counter_ns(), time.process_time_ns()
     results = loop.run_until_complete(run(calls, limit))
     elapsed = time.perf_counter_ns() - t0
+    cpu = time.process_time_ns() - cpu0  # every thread's: less sensitive to a loaded machine
     gc.callbacks.remove(collector)
     if len(results) != n or results[-1] != n - 1:
         raise SystemExit(f"wrong results from {impl}")
     peak = peak_kb()
     loop.close()
-    out = {"elapsed_ns": elapsed, "rss_start_kb": start, "rss_built_kb": built, "peak_kb": peak}
+    out = {"elapsed_ns": elapsed, "cpu_ns": cpu, "rss_start_kb": start, "rss_built_kb": built}
+    out |= {"peak_kb": peak}
     out |= {"gc_ns": collector.spent, "gc_collections": collector.collections}
+    out |= {"gc_ns_by_generation": collector.spent_by}
     print(json.dumps(out))
 
 
@@ -177,6 +181,7 @@ class _Collector:
     def __init__(self) -> None:
         self.spent = 0
         self.collections = [0, 0, 0]  # by generation
+        self.spent_by = [0, 0, 0]  # ns, by generation
         self._t0 = 0
 
     def __call__(self, phase: str, info: dict[str, int]) -> None:
@@ -184,7 +189,9 @@ class _Collector:
             self.collections[info["generation"]] += 1
             self._t0 = time.perf_counter_ns()
         else:
-            self.spent += time.perf_counter_ns() - self._t0
+            spent = time.perf_counter_ns() - self._t0
+            self.spent += spent
+            self.spent_by[info["generation"]] += spent
 
 
 if __name__ == "__main__":

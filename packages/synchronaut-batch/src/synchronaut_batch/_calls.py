@@ -3,8 +3,8 @@
 ``_Checker`` checks one entry; ``_check_calls`` reads a whole batch and checks it in
 the caller's thread before any call starts (``parallel_iter``), and ``_pending``
 hands the entries of a ``parallel_map`` out one at a time. A checked entry is a
-:data:`_Call` tuple whose ``CallOptions`` carry the entry's timeout and the batch's
-executor.
+:data:`_Call` tuple whose caller makes the call: ``call_any``, or ``CallOptions``
+carrying the entry's timeout and the batch's executor.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
 from typing import Any, TypeAlias, cast
 
-from synchronaut_core import CallOptions
+from synchronaut_core import CallOptions, call_any
 from synchronaut_core._validate import _check_seconds  # pyright: ignore[reportPrivateUsage]
 
-#: One checked entry: ``options(func, *args, **kwargs)`` makes the call.
-_Call: TypeAlias = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], CallOptions]
+#: One checked entry: ``caller(func, *args, **kwargs)`` makes the call (the caller is
+#: ``call_any`` or a ``CallOptions``: see ``_Checker``).
+_Call: TypeAlias = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Callable[..., Any]]
 
 #: One entry of a batch, as the user writes it: ``(func, args, kwargs, timeout)``.
 #: Public, to annotate a list of calls: ``calls: list[CallSpec] = [...]``.
@@ -68,21 +69,53 @@ def _iterate(name: str, items: object, shape: str) -> Iterable[Any]:
 
 
 class _Checker:
-    """Checks one entry at a time; entries sharing a timeout share one ``CallOptions``.
+    """Checks one entry at a time; entries sharing a timeout share one caller.
 
     A batch of 100 000 calls with the same timeout allocates one ``CallOptions``.
+    An entry's caller is what the worker calls as ``caller(func, *args, **kwargs)``:
+    ``call_any`` itself for the common entry -- no timeout, no keywords, the default
+    executor -- (its C fast path, and no option can be confused with a keyword since
+    there is none), else the ``CallOptions`` of its timeout and the batch's executor
+    (the same call, the options bound).
     """
 
-    __slots__ = ("_executor", "_options")
+    __slots__ = ("_executor", "_options", "_plain")
 
     def __init__(self, executor: Executor | None) -> None:
         self._executor = executor
         self._options: dict[tuple[type, float | None], CallOptions] = {}
+        # The caller of an entry with no timeout and no keywords.
+        self._plain: Callable[..., Any] = call_any if executor is None else self._bound(None)
+
+    def _bound(self, seconds: float | None) -> CallOptions:
+        option_key = (type(seconds), seconds)  # 1 and 1.0 differ in messages ("after 1s")
+        bound = self._options.get(option_key)
+        if bound is None:
+            bound = self._options[option_key] = CallOptions(
+                timeout=seconds, executor=self._executor
+            )
+        return bound
 
     def check(self, index: int, entry: object) -> _Call:
         """Entry ``index`` as a :data:`_Call`; ``TypeError``/``ValueError`` name it."""
-        # Every call of a batch goes through here: the position's text is made only
-        # for a message.
+        # Every call of a batch goes through here, twice for a list (checked in full
+        # first, then again as it is read): the common entry -- exactly a tuple of a
+        # callable, a tuple, an empty dict and None -- costs a few type tests and one
+        # tuple; anything else takes the full tests, which also make the messages.
+        if type(entry) is tuple and len(entry) == 4:  # pyright: ignore[reportUnknownArgumentType]
+            func, args, kwargs, timeout = entry  # pyright: ignore[reportUnknownVariableType]
+            if (
+                timeout is None
+                and type(args) is tuple  # pyright: ignore[reportUnknownArgumentType]
+                and type(kwargs) is dict  # pyright: ignore[reportUnknownArgumentType]
+                and not kwargs
+                and callable(func)  # pyright: ignore[reportUnknownArgumentType]
+            ):
+                return (func, args, kwargs, self._plain)  # pyright: ignore[reportUnknownVariableType]
+        return self._check_fully(index, cast("object", entry))  # the slow path: a call is fine
+
+    def _check_fully(self, index: int, entry: object) -> _Call:
+        # The position's text is made only for a message.
         if not isinstance(entry, tuple):
             where = f"calls[{index}]"
             raise TypeError(f"{where}: expected {_SHAPE}, got {type(entry).__name__} {entry!r}")
@@ -108,13 +141,12 @@ class _Checker:
             if not isinstance(key, str):
                 raise TypeError(f"calls[{index}]: kwargs keys must be str, got {key!r}")
         seconds = None if timeout is None else _check_timeout(f"calls[{index}]", timeout)
-        option_key = (type(seconds), seconds)  # 1 and 1.0 differ in messages ("after 1s")
-        bound = self._options.get(option_key)
-        if bound is None:
-            bound = self._options[option_key] = CallOptions(
-                timeout=seconds, executor=self._executor
-            )
-        return (func, cast("tuple[Any, ...]", args), cast("dict[str, Any]", kwargs), bound)
+        return (
+            func,
+            cast("tuple[Any, ...]", args),
+            cast("dict[str, Any]", kwargs),
+            self._bound(seconds),
+        )
 
 
 def _check_calls(calls: object, executor: Executor | None) -> list[_Call]:

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from typing import Any, TypeAlias
 
-from synchronaut_core import CallOptions
-
 from ._calls import _SHAPE, _Call, _Checker, _iterate
 
-#: A call handed to a worker: its position in the batch, then the checked entry.
-_Taken: TypeAlias = tuple[int, Callable[..., Any], tuple[Any, ...], dict[str, Any], CallOptions]
+#: A call handed to a worker: its position in the batch, then the checked entry
+#: (``caller(func, *args, **kwargs)`` makes the call).
+_Taken: TypeAlias = tuple[
+    int, Callable[..., Any], tuple[Any, ...], dict[str, Any], Callable[..., Any]
+]
 
 
 class _Pending:
