@@ -272,7 +272,9 @@ def _load_inline() -> None:
     if _speedups is not None:
         # From now on the C call_any hands inline code's coroutines to the task
         # driving it too (its hot path, as below in Python).
-        _speedups.setup_inline(_set_running_loop, _inline._getcurrent, _inline._greenlet)
+        _speedups.setup_inline(
+            _set_running_loop, _inline._getcurrent, _inline._greenlet, _inline._enter
+        )
     _running_inline = _inline._running_inline
 
 

@@ -37,9 +37,10 @@ typedef struct {
     PyObject *getcurrent;       /* greenlet.getcurrent */
     PyObject *green_type;       /* _inline._Green: its ``inline`` names the call it runs */
     PyObject *set_running_loop; /* asyncio._set_running_loop */
+    PyObject *py_inline_enter;  /* _inline._enter(func, args): the awaitable of an inline call */
     /* Made by the exec slot. */
     PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
-    PyObject *str_inline, *str_back, *str_running_key;
+    PyObject *str_inline, *str_back, *str_running_key, *str_marker;
     PyTypeObject *direct_call_type;
     /* call_any's definition and docstring, owned by this module: the function object
      * setup() makes holds the module (its __self__), so they outlive it. */
@@ -743,19 +744,20 @@ inline_switch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return result;
 }
 
-/* setup_inline(set_running_loop, getcurrent, green_type): inline mode is in use from
- * now on (asyncio._set_running_loop, greenlet.getcurrent, _inline._Green). */
+/* setup_inline(set_running_loop, getcurrent, green_type, enter): inline mode is in use
+ * from now on (asyncio._set_running_loop, greenlet.getcurrent, _inline._Green,
+ * _inline._enter). */
 static PyObject *
 setup_inline(PyObject *module, PyObject *args)
 {
     State *st = module_state(module);
-    PyObject *set_loop, *getcurrent, *green_type;
-    if (!PyArg_ParseTuple(args, "OOO!:setup_inline", &set_loop, &getcurrent, &PyType_Type,
-                          &green_type)) {
+    PyObject *set_loop, *getcurrent, *green_type, *enter;
+    if (!PyArg_ParseTuple(args, "OOO!O:setup_inline", &set_loop, &getcurrent, &PyType_Type,
+                          &green_type, &enter)) {
         return NULL;
     }
-    if (!PyCallable_Check(set_loop) || !PyCallable_Check(getcurrent)) {
-        PyErr_SetString(PyExc_TypeError, "setup_inline() takes two callables first");
+    if (!PyCallable_Check(set_loop) || !PyCallable_Check(getcurrent) || !PyCallable_Check(enter)) {
+        PyErr_SetString(PyExc_TypeError, "setup_inline() takes callables (and a type third)");
         return NULL;
     }
     if (watch_forks() < 0) {
@@ -763,8 +765,64 @@ setup_inline(PyObject *module, PyObject *args)
     }
     Py_XSETREF(st->set_running_loop, Py_NewRef(set_loop));
     Py_XSETREF(st->getcurrent, Py_NewRef(getcurrent));
+    Py_XSETREF(st->py_inline_enter, Py_NewRef(enter));
     Py_XSETREF(st->green_type, Py_NewRef(green_type));
     Py_RETURN_NONE;
+}
+
+/* ``call_any(func, *args, inline=True)`` inside asyncio, of a plain ``def`` (not a
+ * generator function, not marked async: the attribute ``inspect.markcoroutinefunction``
+ * sets is not in its __dict__) with no other keyword: the awaitable _call._dispatch
+ * gives for it, from _inline._enter -- without call_any's Python frame and option
+ * checks. 1 with *result set (NULL: raised), 0 if the call is not that one (nothing
+ * called, no error set), -1 on error. */
+static int
+inline_enter(State *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+             PyObject **result)
+{
+    if (st->py_inline_enter == NULL || nargs < 1 || kwnames == NULL
+        || PyTuple_GET_SIZE(kwnames) != 1 || args[nargs] != Py_True) {
+        return 0;
+    }
+    PyObject *name = PyTuple_GET_ITEM(kwnames, 0);
+    if (!PyUnicode_CheckExact(name) || PyUnicode_Compare(name, st->str_inline) != 0) {
+        return PyErr_Occurred() ? -1 : 0;
+    }
+    PyObject *func = args[0];
+    if (!PyFunction_Check(func)) {
+        return 0;
+    }
+    int flags = ((PyCodeObject *)PyFunction_GET_CODE(func))->co_flags;
+    if (flags & (CO_ASYNC_MASK | CO_GENERATOR)) {
+        return 0;
+    }
+    PyObject *dict = ((PyFunctionObject *)func)->func_dict; /* borrowed, may be NULL */
+    if (dict != NULL) {
+        /* Only tested, not kept: an exact str key compares without running code. */
+        if (PyDict_GetItemWithError(dict, st->str_marker) != NULL) {
+            return 0; /* marked async (or looks so): Python decides */
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    int in_loop = in_asyncio_loop(st);
+    if (in_loop <= 0) {
+        return in_loop; /* Trio, or no loop: Python's paths */
+    }
+    PyObject *callee_args = PyTuple_New(nargs - 1);
+    if (callee_args == NULL) {
+        return -1;
+    }
+    for (Py_ssize_t i = 1; i < nargs; i++) {
+        PyTuple_SET_ITEM(callee_args, i - 1, Py_NewRef(args[i]));
+    }
+    /* Owned for the call: setup_inline() may replace the field meanwhile. */
+    PyObject *enter = Py_NewRef(st->py_inline_enter);
+    *result = PyObject_CallFunctionObjArgs(enter, func, callee_args, NULL);
+    Py_DECREF(enter);
+    Py_DECREF(callee_args);
+    return 1;
 }
 
 /* The C call_any; ``module`` is this module (the function's __self__). The caller owns
@@ -784,6 +842,11 @@ call_any(PyObject *module, PyObject *const *args, size_t nargsf, PyObject *kwnam
     if (option != 0) {
         if (option < 0) {
             return NULL;
+        }
+        PyObject *result;
+        int entered = inline_enter(st, args, nargs, kwnames, &result);
+        if (entered != 0) {
+            return entered < 0 ? NULL : result;
         }
         goto python;
     }
@@ -1323,6 +1386,7 @@ module_exec(PyObject *module)
         || (st->str_call = PyUnicode_InternFromString("_call")) == NULL
         || (st->str_inline = PyUnicode_InternFromString("inline")) == NULL
         || (st->str_back = PyUnicode_InternFromString("back")) == NULL
+        || (st->str_marker = PyUnicode_InternFromString("_is_coroutine_marker")) == NULL
         || (st->str_running_key = PyUnicode_InternFromString("__asyncio_running_event_loop__"))
                == NULL) {
         return -1;
@@ -1351,6 +1415,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->getcurrent);
     Py_VISIT(st->green_type);
     Py_VISIT(st->set_running_loop);
+    Py_VISIT(st->py_inline_enter);
     Py_VISIT(st->direct_call_type);
     return 0;
 }
@@ -1371,6 +1436,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->getcurrent);
     Py_CLEAR(st->green_type);
     Py_CLEAR(st->set_running_loop);
+    Py_CLEAR(st->py_inline_enter);
     Py_CLEAR(st->str_trio);
     Py_CLEAR(st->str_sniffio);
     Py_CLEAR(st->str_thread_local);
@@ -1378,6 +1444,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->str_call);
     Py_CLEAR(st->str_inline);
     Py_CLEAR(st->str_back);
+    Py_CLEAR(st->str_marker);
     Py_CLEAR(st->str_running_key);
     Py_CLEAR(st->direct_call_type);
     return 0;

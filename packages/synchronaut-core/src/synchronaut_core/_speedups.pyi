@@ -14,7 +14,11 @@ def setup(
     /,
 ) -> Callable[..., Any]: ...
 def setup_inline(
-    set_running_loop: Callable[[Any], object], getcurrent: Callable[[], Any], green_type: type, /
+    set_running_loop: Callable[[Any], object],
+    getcurrent: Callable[[], Any],
+    green_type: type,
+    enter: Callable[[Callable[..., Any], tuple[Any, ...]], Any],
+    /,
 ) -> None:
     """Inline mode is in use: call_any hands inline code's coroutines to its task."""
 
