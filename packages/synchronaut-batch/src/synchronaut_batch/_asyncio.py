@@ -19,7 +19,8 @@ from typing import Any
 from ._calls import _FATAL, _Call
 from ._pending import _Pending, _Taken
 
-#: Workers a batch makes between two chances for them to run (see ``_map_asyncio``).
+#: Workers a batch makes between two chances for them to run, and the first window
+#: of calls in flight of a batch without a limit (see ``_map_asyncio``).
 _READ_AHEAD = 256
 
 
@@ -51,9 +52,16 @@ async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
 async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | None) -> list[Any]:
     """Run the ``pending`` calls concurrently on the running loop; results in input order.
 
-    A worker is started for each call while fewer than ``limit`` run (all of them
-    when ``limit`` is None); each worker then takes the next call nobody has started,
-    so the input is read as the batch goes and at most ``limit`` tasks exist.
+    Workers each await one call, then take the next call nobody has started, so the
+    input is read as the batch goes. With ``limit`` there are ``limit`` workers. Without
+    one, a window of calls in flight (``_READ_AHEAD`` to begin with) that doubles after
+    every round of the event loop in which no call finished: no call waits for
+    another to finish (calls that wait for each other -- a barrier, an event a later
+    call sets -- stop finishing, and the window grows until they have all started),
+    yet a batch of quick calls keeps a few hundred in flight instead of a hundred
+    thousand tasks, futures and queued thread-pool jobs at once, which made the
+    cyclic garbage collector walk an ever larger set of live objects (time per call
+    grew with the batch).
 
     With ``return_exceptions`` false, the first failure cancels every other worker
     (a coroutine gets ``CancelledError`` where it waits; a sync call still queued in
@@ -65,6 +73,12 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
     results: list[Any] = []
     errors: list[BaseException] = []
     tasks: list[asyncio.Task[None]] = []
+    # Calls that have ended, whatever their outcome (the owner watches it to tell a
+    # batch that moves from one that waits), workers that have not ended, and
+    # whether the input has been read to its end.
+    finished = 0
+    active = 0
+    exhausted = False
 
     def fail(exc: BaseException) -> None:
         # Kept, not raised out of a task, so that KeyboardInterrupt and SystemExit
@@ -80,56 +94,78 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
         # failed (a worker cancelled between its steps, a call that swallowed the
         # cancellation, an eager task that ran before it was cancellable) -- then no
         # further call starts.
-        if errors or stopping:
+        nonlocal exhausted
+        if errors or stopping or exhausted:
             return None
         try:
             taken = pending.take()
         except BaseException as exc:
             fail(exc)
             return None
-        if taken is not None:
+        if taken is None:
+            exhausted = True  # an iterator is not asked again once it has ended
+        else:
             results.append(None)  # calls are taken in order: its index is this slot
         return taken
 
     async def work(taken: _Taken | None) -> None:
         # One worker task: await one call, take the next one nobody has started, repeat.
-        while taken is not None:
-            if errors:
-                # The batch failed after this worker was given its first call and
-                # before it ran: the call is dropped, never started.
-                return
-            index, func, args, kwargs, options = taken
-            try:
-                results[index] = await options(func, *args, **kwargs)
-            except asyncio.CancelledError:
-                raise  # the owner cancels us: a failure elsewhere, or its own cancellation
-            except BaseException as exc:
-                if return_exceptions and isinstance(exc, Exception):
-                    results[index] = exc
-                else:
-                    fail(exc)
+        nonlocal finished, active
+        try:
+            while taken is not None:
+                if errors:
+                    # The batch failed after this worker was given its call and before
+                    # it ran: the call is dropped, never started.
                     return
-            taken = take()
+                index, func, args, kwargs, caller = taken
+                taken = None  # not kept while the call runs
+                try:
+                    results[index] = await caller(func, *args, **kwargs)
+                except asyncio.CancelledError:
+                    raise  # the owner cancels us: a failure elsewhere, or its own cancellation
+                except BaseException as exc:
+                    if return_exceptions and isinstance(exc, Exception):
+                        results[index] = exc
+                    else:
+                        fail(exc)
+                        return
+                finished += 1
+                taken = take()
+        finally:
+            active -= 1
 
     # Set once the owner stops waiting for the workers (it was cancelled): a worker
     # whose call swallowed the cancellation must not read and start the next entry
     # -- with an endless iterator the owner would wait for it forever.
     stopping = False
     loop = asyncio.get_running_loop()
+    window = _READ_AHEAD if limit is None else limit
     try:
-        while limit is None or len(tasks) < limit:
-            # Under an eager task factory a worker's first step runs inside
-            # create_task: a call failing before its first await has failed the batch
-            # already, and take() then gives None, so no further worker is made.
-            taken = take()
-            if taken is None:
+        while True:
+            made = 0
+            # At most _READ_AHEAD workers between two rounds of the loop: the calls
+            # must start as the input is read, not once it is read to its end (an
+            # endless iterator would never start one).
+            while active < window and made < _READ_AHEAD:
+                # Under an eager task factory a worker's first step runs inside
+                # create_task: a call failing before its first await has failed the
+                # batch already, and take() then gives None, so no further worker is
+                # made.
+                taken = take()
+                if taken is None:
+                    break
+                active += 1
+                made += 1
+                tasks.append(loop.create_task(work(taken)))
+            if exhausted or errors or (limit is not None and active >= window):
+                # Bounded: the workers take the rest. Done or failed: nothing to start.
                 break
-            tasks.append(loop.create_task(work(taken)))
-            if len(tasks) % _READ_AHEAD == 0:
-                # Without a limit every entry gets a worker, but the calls must start
-                # as the input is read, not once it is read to its end (an endless
-                # iterator would never start one): let the workers made so far run.
-                await asyncio.sleep(0)
+            seen = finished
+            await asyncio.sleep(0)
+            if limit is None and finished == seen and active >= window:
+                # A round in which no call finished: the calls in flight may be waiting
+                # for ones not started yet.
+                window *= 2
         if tasks:
             await asyncio.wait(tasks)
     finally:

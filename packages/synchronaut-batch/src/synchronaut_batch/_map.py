@@ -92,6 +92,12 @@ def parallel_map(
       the other calls complete.
     - ``max_concurrency=N``: at most N calls are in flight (N tasks, at most N
       executor futures); the next call starts as one finishes.
+    - Without ``max_concurrency`` no call waits for another to finish before it
+      starts. On asyncio the calls in flight are a window that starts at 256 and
+      doubles after each round of the event loop in which no call finished (calls
+      waiting for each other soon all run), so a batch of quick calls holds a few
+      hundred tasks and executor jobs, not one per entry; under Trio each call's
+      worker starts the next one as it first runs.
 
     ``calls`` is not copied. A list or tuple is checked in full before any call
     starts: an entry that is not a 4-tuple, a non-callable ``func``, ``args`` that
