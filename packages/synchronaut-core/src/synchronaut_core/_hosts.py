@@ -15,7 +15,12 @@ from typing import Any, Literal, Protocol
 
 
 class _LoopHost(Protocol):
-    """What a waiting sync caller needs of the loop it hands work to."""
+    """What a waiting sync caller needs of the loop it hands work to.
+
+    ``ident`` and ``post`` are plain attributes, not a property and a method: every
+    blocking call reads them, and each level of Python call it skips is time the
+    waiting thread holds the GIL that the loop's thread needs.
+    """
 
     kind: Literal["asyncio", "trio"]
     #: Set once the loop takes no new calls (shutdown, a stop, a stuck loop retired).
@@ -25,30 +30,26 @@ class _LoopHost(Protocol):
     #: The loop stopped without shutdown() asking (for the error message).
     stopped_unexpectedly: bool
 
-    @property
-    def ident(self) -> int | None: ...
+    #: The loop's thread (None: not started yet), for ``_waits._closes_cycle``.
+    ident: int | None
+    #: ``post(callback)``: run ``callback`` on the loop's thread soon (any thread);
+    #: RuntimeError once the loop is gone. The loop's own bound method.
+    post: Callable[[Callable[[], object]], object]
 
     def alive(self) -> bool: ...
-
-    def post(self, callback: Callable[[], object]) -> None:
-        """Run ``callback`` on the loop's thread soon (any thread); RuntimeError if gone."""
-        ...
 
 
 class _Borrowed:
     """A loop synchronaut does not own: it never closes it, and never exits with it."""
 
-    __slots__ = ("_ident",)
+    __slots__ = ("ident", "post")
     closing = False
     exiting = False
     stopped_unexpectedly = False
 
-    def __init__(self, ident: int | None) -> None:
-        self._ident = ident
-
-    @property
-    def ident(self) -> int | None:
-        return self._ident
+    def __init__(self, ident: int | None, post: Callable[[Callable[[], object]], object]) -> None:
+        self.ident = ident
+        self.post = post
 
 
 class _ForeignLoop(_Borrowed):
@@ -58,14 +59,11 @@ class _ForeignLoop(_Borrowed):
     kind: Literal["asyncio"] = "asyncio"
 
     def __init__(self, loop: asyncio.AbstractEventLoop, ident: int | None) -> None:
-        super().__init__(ident)
+        super().__init__(ident, loop.call_soon_threadsafe)
         self.loop = loop
 
     def alive(self) -> bool:
         return self.loop.is_running() and not self.loop.is_closed()
-
-    def post(self, callback: Callable[[], object]) -> None:
-        self.loop.call_soon_threadsafe(callback)
 
 
 class _TrioRun(_Borrowed):
@@ -75,7 +73,7 @@ class _TrioRun(_Borrowed):
     kind: Literal["trio"] = "trio"
 
     def __init__(self, token: Any, ident: int | None) -> None:
-        super().__init__(ident)
+        super().__init__(ident, token.run_sync_soon)
         self.token = token
 
     def alive(self) -> bool:
@@ -84,9 +82,6 @@ class _TrioRun(_Borrowed):
         except RuntimeError:  # trio.RunFinishedError
             return False
         return True
-
-    def post(self, callback: Callable[[], object]) -> None:
-        self.token.run_sync_soon(callback)
 
 
 def _noop() -> None:

@@ -89,7 +89,7 @@ class _LoopThread:
     A loop host (see ``_hosts``): sync callers hand it coroutines and wait.
     """
 
-    __slots__ = ("closing", "exiting", "loop", "stopped_unexpectedly", "thread")
+    __slots__ = ("closing", "exiting", "ident", "loop", "post", "stopped_unexpectedly", "thread")
 
     kind = "asyncio"
 
@@ -106,12 +106,19 @@ class _LoopThread:
         # failure would print from a thread that is about to be frozen).
         self.exiting: bool = False
         self.thread: threading.Thread = threading.Thread(target=self._main, name=name, daemon=True)
+        # The loop's thread, which runs every callback and task of the loop: set once
+        # it runs (plain attributes, read by every call: see _hosts._LoopHost).
+        self.ident: int | None = None
+        #: Run a callback on the loop's thread soon (any thread); RuntimeError once
+        #: the loop is closed.
+        self.post: Callable[[Callable[[], object]], object] = self.loop.call_soon_threadsafe
 
     def start(self) -> None:
         ready = threading.Event()
         self.loop.call_soon(ready.set)
         try:
             self.thread.start()
+            self.ident = self.thread.ident
         except RuntimeError:  # no thread could be started (a limit, interpreter exit)
             self.loop.close()
             raise
@@ -135,17 +142,10 @@ class _LoopThread:
     def alive(self) -> bool:
         return self.thread.is_alive() and not self.loop.is_closed()
 
-    @property
-    def ident(self) -> int | None:
-        """The loop's thread (it runs every callback and task of the loop)."""
-        return self.thread.ident
-
-    def post(self, callback: Callable[[], object]) -> None:
-        """Run ``callback`` on the loop's thread soon; RuntimeError once it is closed."""
-        self.loop.call_soon_threadsafe(callback)
-
     def _main(self) -> None:
-        # Runs on the loop's own thread for its whole life.
+        # Runs on the loop's own thread for its whole life. (Its ident is set here
+        # too: start() may have been interrupted before it read it.)
+        self.ident = threading.get_ident()
         loop = self.loop
         try:
             while True:

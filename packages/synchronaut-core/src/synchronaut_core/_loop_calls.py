@@ -23,12 +23,13 @@ import sys
 import time
 from collections.abc import Callable, Coroutine
 from contextvars import Context, copy_context
-from typing import Any, cast
+from typing import Any
 
 from . import _fork, _loop, _placement
 from ._context import _write_back
 from ._errors import CallCancelled, _timeout_error
 from ._hosts import _LoopHost
+from ._sensitive import _target
 from ._waits import (
     _LIVENESS_SLICE,
     _closes_cycle,
@@ -118,8 +119,9 @@ class _LoopCall(_Wait):
         self.placed = not (movable and isinstance(host, _loop._LoopThread))
         self.ctx = ctx
         # The waiting thread is the thread-sensitive thread of everything below the
-        # coroutine (the sync caller's thread: see _sensitive).
-        self._open_window(ctx)
+        # coroutine (the sync caller's thread: see _sensitive). (_open_window(ctx),
+        # inlined: a call less per blocking call.)
+        ctx.run(_target.set, self)
         self.baseline = ctx.copy()
         self.timeout = timeout
         self.deadline: float | None = None
@@ -181,7 +183,8 @@ class _LoopCall(_Wait):
                     "thread), so it would never run; await it there instead of blocking"
                 )
             self.placed = True
-        _mark_nested(self.ctx, self.lender)
+        if self.lender is not None:  # (tested here: only a pool's worker lends)
+            _mark_nested(self.ctx, self.lender)
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
         try:
@@ -306,10 +309,11 @@ class _LoopCall(_Wait):
     def _outcome(self) -> Any:
         if self.moved:
             return _MOVED
-        if self.finished:
+        if self.finished and self.ctx != self.baseline:
             # The coroutine returned or raised by itself: its ContextVar changes
             # reach the caller, as with a direct call. (One that timed out or was
-            # cancelled writes nothing back: the caller never got its result.)
+            # cancelled writes nothing back: the caller never got its result.) The
+            # test of _write_back, first: most callees change nothing.
             _write_back(self.ctx, self.baseline)
         error = self.error
         if error is not None:
@@ -385,7 +389,7 @@ class _LoopCall(_Wait):
     # asyncio
 
     def _start_task(self, coro: Coroutine[Any, Any, Any]) -> None:
-        loop = cast("Any", self.host).loop
+        loop: asyncio.AbstractEventLoop = self.host.loop  # pyright: ignore[reportAttributeAccessIssue]
         task: asyncio.Task[Any]
         guarded = _guarded(coro, self)
         self.inner = coro
@@ -393,12 +397,9 @@ class _LoopCall(_Wait):
             if _EAGER_START:
                 # Runs the coroutine's first step right here: a call that finishes
                 # without suspending costs no further loop iteration.
-                task = cast(
-                    "asyncio.Task[Any]",
-                    asyncio.Task(guarded, loop=loop, context=self.ctx, eager_start=True),  # pyright: ignore[reportCallIssue]
-                )
+                task = asyncio.Task(guarded, loop=loop, context=self.ctx, eager_start=True)  # pyright: ignore[reportCallIssue]
             elif _TASK_CONTEXT:
-                task = cast("asyncio.Task[Any]", loop.create_task(guarded, context=self.ctx))  # pyright: ignore[reportCallIssue]
+                task = loop.create_task(guarded, context=self.ctx)  # pyright: ignore[reportCallIssue]
             else:
                 # 3.10: a task copies the context it is created in, so the callee's
                 # changes are captured from inside it (see _guarded).

@@ -75,7 +75,11 @@ def _preferred_host() -> _LoopHost:
     host = _affinity_host()
     if host is not None:
         return host
-    return _loop._get_background()
+    # _loop._get_background(), its test inlined: every blocking call comes here.
+    bg = _loop._background
+    if bg is not None and not bg.closing and not bg.loop.is_closed():
+        return bg
+    return _loop._start_background()
 
 
 def _fallback_host(name: str) -> tuple[_LoopHost, _loop._LoopThread | None]:

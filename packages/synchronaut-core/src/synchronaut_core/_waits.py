@@ -189,11 +189,12 @@ class _Wait(_JobRunner):
                 else:
                     _blocked[self.ident] = outer  # type: ignore[index]
             try:
-                self._leave()
-            finally:
+                self._leave()  # (ends handing over the jobs: see _hand_over_jobs)
+            except BaseException:
                 # Again, should a Ctrl-C have cut ``_leave`` short: no job handed to
                 # this thread may be left where nobody will run it.
                 self._hand_over_jobs()
+                raise
         return self._outcome()
 
     def _open_window(self, ctx: Context) -> None:
@@ -231,7 +232,7 @@ class _Wait(_JobRunner):
         self.done = True
         inbox = self.inbox
         if inbox is not None:
-            inbox.poke()
+            inbox.wake.put(None)  # inbox.poke(), one call less on the loop's thread
 
     def cancel_from_caller(self, reason: str) -> None:
         """The caller of the job this thread runs gave up (any thread; see ``_Job.give_up``)."""
@@ -337,11 +338,13 @@ class _Wait(_JobRunner):
         """
         if self.ident is None:
             return
-        self._settle_serving()
+        if self.serving is not None:  # (tested here: a call less on every wait)
+            self._settle_serving()
         with self.lock:
             pass  # a _run_job that saw the window open has put its job by now
-        if self.outer is None and self.inbox is not None and _state.wait is None:
-            _drain(self.inbox)
+        inbox = self.inbox
+        if inbox is not None and inbox.jobs and self.outer is None and _state.wait is None:
+            _drain(inbox)
 
 
 def _mark_nested(ctx: Context, lender: _Lender | None) -> None:
