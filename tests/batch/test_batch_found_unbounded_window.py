@@ -24,7 +24,7 @@ from batch_helpers import Countdown, Mode, checkpoint
 
 from synchronaut_batch import parallel_map
 
-#: More than the first window (256), so the window has to grow for these to finish.
+#: More than the first window (64) and than _READ_AHEAD (256): the window has to grow.
 MANY = 1_500
 
 
@@ -59,7 +59,7 @@ def test_waiting_calls_all_start_while_quick_ones_keep_finishing(mode: Mode) -> 
 
 
 def test_sync_calls_that_wait_for_each_other_all_start(mode: Mode) -> None:
-    parties = 300  # more than the first window, and as many threads
+    parties = 300  # more than the first windows, and as many threads
     barrier = threading.Barrier(parties, timeout=10)
 
     def meet(i: int) -> int:

@@ -19,9 +19,12 @@ from typing import Any
 from ._calls import _FATAL, _Call
 from ._pending import _Pending, _Taken
 
-#: Workers a batch makes between two chances for them to run, and the first window
-#: of calls in flight of a batch without a limit (see ``_map_asyncio``).
+#: Workers a batch makes between two chances for them to run (see ``_map_asyncio``).
 _READ_AHEAD = 256
+
+#: The first window of calls in flight of a batch without a limit (it doubles after
+#: each loop round in which no call finished; see ``_map_asyncio``).
+_FIRST_WINDOW = 64
 
 
 def _worker_count(total: int, limit: int | None) -> int:
@@ -54,7 +57,7 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
 
     Workers each await one call, then take the next call nobody has started, so the
     input is read as the batch goes. With ``limit`` there are ``limit`` workers. Without
-    one, a window of calls in flight (``_READ_AHEAD`` to begin with) that doubles after
+    one, a window of calls in flight (``_FIRST_WINDOW`` to begin with) that doubles after
     every round of the event loop in which no call finished: no call waits for
     another to finish (calls that wait for each other -- a barrier, an event a later
     call sets -- stop finishing, and the window grows until they have all started),
@@ -139,7 +142,7 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
     # -- with an endless iterator the owner would wait for it forever.
     stopping = False
     loop = asyncio.get_running_loop()
-    window = _READ_AHEAD if limit is None else limit
+    window = _FIRST_WINDOW if limit is None else limit
     try:
         while True:
             made = 0

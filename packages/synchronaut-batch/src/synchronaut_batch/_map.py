@@ -93,7 +93,7 @@ def parallel_map(
     - ``max_concurrency=N``: at most N calls are in flight (N tasks, at most N
       executor futures); the next call starts as one finishes.
     - Without ``max_concurrency`` no call waits for another to finish before it
-      starts. On asyncio the calls in flight are a window that starts at 256 and
+      starts. On asyncio the calls in flight are a window that starts at 64 and
       doubles after each round of the event loop in which no call finished (calls
       waiting for each other soon all run), so a batch of quick calls holds a few
       hundred tasks and executor jobs, not one per entry; under Trio each call's
