@@ -8,15 +8,16 @@ unbounded up to 100 k: ``parallel_map(calls)`` against a bare ``gather`` and a b
 task group. At 1 M, ``parallel_map`` also reads a generator of the million 4-tuples
 (never a list), to show the input is consumed lazily.
 
-Figures: wall time per call (after a warm-up batch in the same process), the share
-of it the cyclic garbage collector took, and memory in MB: ``batch`` = the peak resident size
-over the size once the input was built (what the batch itself holds: tasks, futures,
-results), ``input`` = what building the input list took. The peers are capped where
-they are slow and big: anyio at 100 k (at 1 M it takes minutes and about +6 GB;
-``gather`` + ``Semaphore`` takes ~+1.4 GB and ~40 s there, and runs). Batches up to
-10 k calls run three times (interleaved); ``parallel_map`` of a list three times at
-100 k and twice at 1 M; the others once at 100 k and 1 M. A quick run stops at 10 k,
-once each.
+Figures: wall time per call (after a warm-up batch in the same process), the CPU
+time per call of all the child's threads (less sensitive to a loaded machine), the
+share of the wall time the cyclic garbage collector took, and memory in MB:
+``batch`` = the peak resident size over the size once the input was built (what the
+batch itself holds: tasks, futures, results), ``input`` = what building the input
+list took. The peers are capped where they are slow and big: anyio at 100 k (at 1 M
+it takes minutes and about +6 GB; ``gather`` + ``Semaphore`` takes ~+1.4 GB and ~40 s
+there, and runs). Batches up to 10 k calls run three times (interleaved);
+``parallel_map`` of a list three times at 100 k and twice at 1 M; the others once at
+100 k and 1 M. A quick run stops at 10 k, once each.
 """
 
 from __future__ import annotations
@@ -77,11 +78,14 @@ def _run(impl: str, count: int, limit: int, loop: str) -> tuple[float, dict[str,
         "total_mb": (got["peak_kb"] - got["rss_start_kb"]) / 1024,
         "gc_share": got["gc_ns"] / got["elapsed_ns"],
         "gen2": got["gc_collections"][2],
+        # CPU time of all the child's threads: on a loaded machine it says whether
+        # the wall time grew with the batch or with the neighbours.
+        "cpu_us": got.get("cpu_ns", 0) / count / 1e3,
     }
 
 
 def _show(extra: dict[str, Any]) -> str:
-    text = f"batch +{extra['batch_mb']:.0f} MB"
+    text = f"batch +{extra['batch_mb']:.0f} MB, cpu {extra['cpu_us']:.1f} us/call"
     if extra["input_mb"] >= 1:
         text += f" (input list {extra['input_mb']:.0f} MB)"
     if extra["gc_share"] >= 0.05:
