@@ -480,15 +480,42 @@ def _close_greenlet(inline: _Inline, green: Any, request: Any) -> None:
     RuntimeError (their coroutines are closed, never left un-awaited).
     """
     _close_unstarted(request)
-    request = inline.resume(green.throw, GeneratorExit)
+    # Closed wherever the driver is dropped: in its task on its loop, or by the garbage
+    # collector anywhere on this thread -- after its loop stopped (a Ctrl-C out of
+    # run_until_complete), or while another loop runs. Around each switch the loop
+    # running *here* is hidden and shown again: showing the call's own loop would leave
+    # it set as this thread's running loop once it stopped (asyncio.run then refuses to
+    # start: "another loop is running"), or put it in the place of the other loop.
+    running = _get_running_loop() if inline.loop is not None else inline.loop
+    request = _closing_switch(inline, running, green.throw, GeneratorExit)
     for _ in range(100):
         if type(request) is not CoroutineType:
             return  # the call is over (the greenlet is not reused: dropped here)
         _close_unstarted(request)
-        request = inline.resume(
+        request = _closing_switch(
+            inline,
+            running,
             green.throw,
             RuntimeError(f"inline call of {inline.name} is being closed: cannot await now"),
         )
+
+
+def _closing_switch(
+    inline: _Inline, running: asyncio.AbstractEventLoop | None, op: Callable[..., Any], *args: Any
+) -> Any:
+    """``inline.resume(op, *args)`` for ``_close_greenlet``, with ``running`` (the loop
+    running here as the closing began, if any) hidden and shown instead of the call's."""
+    if inline.loop is None or running is inline.loop:
+        # Trio (resume restores the sniffio name it found), or on the call's own loop.
+        return inline.resume(op, *args)
+    token = None
+    try:  # as in resume: shown again whatever interrupts the switch
+        if running is not None:
+            token = _hide_loop(running)
+        return op(*args)
+    finally:
+        if running is not None:
+            _show_loop(token, running)
 
 
 def _close_unstarted(coro: Any) -> None:
