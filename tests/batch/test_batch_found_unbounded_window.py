@@ -25,14 +25,14 @@ from batch_helpers import Countdown, Mode, checkpoint
 from synchronaut_batch import parallel_map
 
 #: More than the first window (64) and than _READ_AHEAD (256): the window has to grow.
-MANY = 1_500
+MANY = 600
 
 
 def test_calls_that_wait_for_the_last_one_all_start(mode: Mode) -> None:
     # Every call waits until all have arrived: only if all are in flight at once can
     # the batch finish (each call's timeout ends the test otherwise).
     countdown = Countdown(MANY)
-    calls = [(countdown.arrive, (), {}, 10.0) for _ in range(MANY)]
+    calls = [(countdown.arrive, (), {}, 30.0) for _ in range(MANY)]
 
     assert mode.call(lambda: parallel_map(calls)) == [None] * MANY
 
@@ -49,7 +49,7 @@ def test_waiting_calls_all_start_while_quick_ones_keep_finishing(mode: Mode) -> 
         return i
 
     calls = [
-        (countdown.arrive, (), {}, 10.0) if i % 2 else (quick, (i,), {}, 10.0)
+        (countdown.arrive, (), {}, 30.0) if i % 2 else (quick, (i,), {}, 30.0)
         for i in range(2 * MANY)
     ]
 
