@@ -1,23 +1,17 @@
-"""Found by review (open): a greenlet started by inline code blocks its loop at bridge calls.
+"""Found by review: a greenlet started by inline code blocked its loop at bridge calls.
 
 Since inline code is recognised by its own greenlet (``_inline._running_inline``), a
 greenlet that inline code starts itself (``greenlet.greenlet(fn).switch()``: a
-greenlet-based library, a hand-made scheduler) is plain sync code: its bridge calls
-block the thread on synchronaut's background loop (``test_core_inline_loop_hiding``
-pins that). But the thread is the inline call's event loop thread: while it blocks,
-that loop is stopped. A coroutine that needs that loop -- an ``asyncio.Event`` set by
-another task, a lock held by one, a client or pool bound to the loop, which the README
-says "just work" inline -- never completes: the call hangs (here: until its
-``timeout``). Before the change the driving task awaited such calls (the loop kept
-serving), though it then resumed the wrong greenlet (the inline one, not the caller).
+greenlet-based library, a hand-made scheduler) is not inline code. But the thread is
+the inline call's event-loop thread: a bridge call that waits there blocked it, with
+the loop stopped -- a coroutine that needs that loop (an ``asyncio.Event`` set by
+another task, a lock held by one, a client bound to the loop) never completed: the
+call hung until its timeout. (Before that change the driving task awaited such calls
+but then resumed the wrong greenlet: the inline one, not the caller.)
 
-What would fix it: the driving task awaits a bridge call made in a greenlet that
-inline code started (found through its parents: the first ``_Green`` up the chain)
-and switches back into *that* greenlet (``_suspend`` hands the task the coroutine
-together with ``greenlet.getcurrent()``; ``_drive`` resumes the greenlet that asked,
-and throws cancellations into it) -- or such calls are refused with a RuntimeError,
-as a switch to the driving task is. Either is a design decision (left to the lead);
-until then this test is an expected failure.
+Now such a wait is refused at once with a RuntimeError naming the inline function, as
+a switch to the driving task is: the driving task cannot resume a greenlet it does
+not drive. Calls that do not wait (sync callees, direct calls) work as in any code.
 """
 
 from __future__ import annotations
@@ -27,15 +21,10 @@ import asyncio
 import greenlet
 import pytest
 
-from synchronaut_core import CallAnyTimeout, call_any, call_sync
+from synchronaut_core import call_any, call_sync
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=CallAnyTimeout,
-    reason="open: a greenlet started by inline code blocks the loop it needs (see module)",
-)
-def test_a_greenlet_started_by_inline_code_can_wait_for_its_loop() -> None:
+def test_a_wait_in_a_greenlet_started_by_inline_code_is_refused_not_hung() -> None:
     def waits(event: asyncio.Event) -> bool:
         # An event another task of this loop sets: only this loop can end the wait.
         return call_sync(event.wait, timeout=1.0)
@@ -56,4 +45,18 @@ def test_a_greenlet_started_by_inline_code_can_wait_for_its_loop() -> None:
         finally:
             await task
 
-    assert asyncio.run(main()) is True
+    with pytest.raises(RuntimeError, match="in a greenlet that inline code of body started"):
+        asyncio.run(main())
+
+
+def test_calls_that_do_not_wait_work_in_such_a_greenlet() -> None:
+    def direct() -> int:
+        return call_any(len, "four") + call_sync(len, "xy")
+
+    def body() -> int:
+        return greenlet.greenlet(direct).switch()
+
+    async def main() -> int:
+        return await call_any(body, inline=True)
+
+    assert asyncio.run(main()) == 6

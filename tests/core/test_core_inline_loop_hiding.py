@@ -12,9 +12,8 @@ and unset of its own (``asyncio.run`` in inline code), reference counts unchange
 exceptions and the blocking report as Python's ``finally`` gives them.
 
 And inline code is the code its greenlet runs (``_inline._running_inline``): a
-greenlet that inline code starts itself is plain sync code, whose bridge calls block
-as any (the driving task is not its parent: switching to it from there would resume
-the wrong stack).
+greenlet that inline code starts itself is not (the driving task is not its parent:
+switching to it from there would resume the wrong stack).
 """
 
 from __future__ import annotations
@@ -228,23 +227,30 @@ async def _double(x: int) -> int:
 
 
 @pytest.mark.parametrize("entry", ["C", "pure"])
-def test_a_greenlet_that_inline_code_starts_is_plain_sync_code(entry: str) -> None:
+def test_a_greenlet_that_inline_code_starts_is_not_inline_code(entry: str) -> None:
     bridge: Callable[..., Any] = call_any if entry == "C" else _call._call_any_py  # pyright: ignore[reportPrivateUsage]
+    seen: list[object] = []
 
-    def inside() -> tuple[object, int, int]:
-        # Not the inline greenlet: its bridge calls block on the background loop,
-        # as in any sync code (the task driving the inline call is not its parent).
-        return _inline._running_inline(), bridge(_double, 2), call_sync(_double, 3)  # pyright: ignore[reportPrivateUsage]
+    def inside() -> int:
+        # Not the inline greenlet (the driving task cannot resume it): its bridge calls
+        # that would wait are refused (test_core_found_inline_child_greenlet), its
+        # direct calls are direct calls.
+        seen.append(_inline._running_inline())  # pyright: ignore[reportPrivateUsage]
+        with pytest.raises(RuntimeError, match="started"):
+            bridge(_double, 2)
+        with pytest.raises(RuntimeError, match="started"):
+            call_sync(_double, 3)
+        return bridge(len, "abc")
 
-    def body() -> tuple[object, tuple[object, int, int], int]:
+    def body() -> tuple[object, int, int]:
         here = _inline._running_inline()  # pyright: ignore[reportPrivateUsage]
         started = greenlet.greenlet(inside).switch()
         return here, started, bridge(_double, 5)
 
     async def main() -> None:
-        here, (there, four, six), ten = await call_any(body, inline=True)
-        assert here is not None and there is None
-        assert (four, six, ten) == (4, 6, 10)
+        here, three, ten = await call_any(body, inline=True)
+        assert here is not None and seen == [None]
+        assert (three, ten) == (3, 10)
         assert _inline._running_inline() is None  # pyright: ignore[reportPrivateUsage]
 
     asyncio.run(main())

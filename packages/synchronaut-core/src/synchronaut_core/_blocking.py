@@ -16,7 +16,6 @@ from typing import Any
 
 from . import _inline
 from ._at_exit import _park_if_refused, _run_coroutine_here, _threads_refused
-from ._backends import _current_backend
 from ._job import _Job, _JobRunner
 from ._loop_calls import _MOVED, _CoroOrMaker, _discard, _LoopCall
 from ._placement import _preferred_host
@@ -39,8 +38,8 @@ def _block_on_coroutine(coro: _CoroOrMaker, timeout: float | None, name: str) ->
     that loop's thread is itself waiting for this thread, another loop, so the call
     completes instead of deadlocking.
     """
-    inline = _inline._running_inline()
-    if inline is not None and _current_backend() is None:
+    inline = _inline._inline_waiter(name)
+    if inline is not None:
         # Inline code on a loop's own thread: blocking it would stall the loop that
         # must run the coroutine. The task driving the inline code awaits it instead.
         # (A loop that inline code itself runs is not hidden: its calls block as any.)
@@ -89,8 +88,8 @@ def _call_in_executor_blocking(
     On timeout the call is abandoned (threads cannot be killed; ``check_cancelled()``
     lets it notice) and :class:`CallAnyTimeout` is raised.
     """
-    inline = _inline._running_inline()
-    if inline is not None and _current_backend() is None:
+    inline = _inline._inline_waiter(name)
+    if inline is not None:
         # Inline code: the task driving it awaits the offloaded call, so its loop
         # keeps serving while the thread works.
         return _inline._offload(inline, func, args, kwargs, timeout, executor, name)

@@ -144,6 +144,38 @@ def _require_greenlet() -> None:
     _greenlet = _Green
 
 
+def _inline_waiter(name: str) -> _Inline | None:
+    """For a bridge call ``name`` that waits: the inline call whose task is to await it.
+
+    The call whose greenlet runs this thread (its driving task awaits what the bridge
+    call waits for), or None in plain sync code and under a loop that runs here (one
+    that inline code runs itself is not hidden: its calls block as any). Raises
+    RuntimeError in a greenlet that inline code started itself: this thread is that
+    inline call's event-loop thread, its loop hidden and stopped while inline code
+    runs, so blocking here would stop the loop the wait may need (an event another
+    task sets, a loop-bound client) -- and the driving task cannot resume a greenlet
+    it does not drive.
+    """
+    if _getcurrent is None:
+        return None  # inline mode never used: no inline call can be running
+    current = _getcurrent()
+    if _backends._current_backend() is not None:
+        return None
+    if type(current) is _greenlet and current.inline is not None:
+        return current.inline
+    ancestor = current.parent
+    while ancestor is not None:
+        if type(ancestor) is _greenlet and ancestor.inline is not None:
+            raise RuntimeError(
+                f"{name} waits, in a greenlet that inline code of {ancestor.inline.name} "
+                "started: its wait would block the event loop of that inline call (this "
+                "thread), which it may need; make bridge calls from the inline code "
+                "itself, or run greenlet-based code without inline=True"
+            )
+        ancestor = ancestor.parent
+    return None
+
+
 def _running_inline() -> _Inline | None:
     """The inline call whose greenlet runs this thread right now, or None.
 

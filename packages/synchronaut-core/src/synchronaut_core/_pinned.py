@@ -19,7 +19,6 @@ from typing import Any
 
 from . import _inline, _loop
 from ._at_exit import _park_if_refused, _run_step_here, _threads_refused
-from ._backends import _current_backend
 from ._hosts import _ForeignLoop, _LoopHost, _TrioRun
 from ._loop_calls import _LoopCall
 from ._placement import _pin_host
@@ -95,8 +94,8 @@ def _spawn_system_task(make: _CoroFactory) -> None:
 
 def _pin_loop(name: str) -> _LoopPin:
     """Choose, once, the loop that drives an async object for this (sync) thread."""
-    inline = _inline._running_inline()
-    if inline is not None and _current_backend() is None:
+    inline = _inline._inline_waiter(name)
+    if inline is not None:
         return _InlinePin(inline)  # inline code: the steps are awaited by its task
     try:
         host, spare = _pin_host(name)
@@ -170,8 +169,8 @@ class _InlinePin(_LoopPin):
     def run(
         self, make: Callable[[], Coroutine[Any, Any, Any]], timeout: float | None, name: str
     ) -> Any:
-        inline = _inline._running_inline()
-        if inline is None or self.host.ident != get_ident() or _current_backend() is not None:
+        inline = _inline._inline_waiter(name) if self.host.ident == get_ident() else None
+        if inline is None:
             # Driven from elsewhere than inline code (another thread, or async code
             # on the loop's thread, which the base class refuses clearly).
             return super().run(make, timeout, name)
