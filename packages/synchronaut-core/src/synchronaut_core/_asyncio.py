@@ -38,6 +38,22 @@ def _wake(fut: asyncio.Future[Any]) -> None:
         fut.set_result(None)
 
 
+class _WakeLoop:
+    """A job's ``notify`` for an awaiting asyncio task: called on the worker thread when
+    the call is done, it has the loop set ``fut`` (``_wake``). One small object per
+    offload where a closure made four (its function, cells and their tuple) for the
+    cyclic garbage collector to walk while the call is in flight."""
+
+    __slots__ = ("fut", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fut: asyncio.Future[Any]) -> None:
+        self.loop = loop
+        self.fut = fut
+
+    def __call__(self) -> None:
+        self.loop.call_soon_threadsafe(_wake, self.fut)
+
+
 def _wake_timed_out(fut: asyncio.Future[Any]) -> None:
     # On the loop thread: the timer fired first.
     if not fut.done():
@@ -65,7 +81,7 @@ async def _offload(
     job.origin_thread = get_ident()
     fut = loop.create_future()
     # Runs on the worker thread when the call is done: wakes this task's loop.
-    job.notify = lambda: loop.call_soon_threadsafe(_wake, fut)
+    job.notify = _WakeLoop(loop, fut)
     if executor is None:
         _submit_to_default(job)
     else:
