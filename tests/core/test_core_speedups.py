@@ -174,7 +174,7 @@ def test_the_switch_in_a_fresh_interpreter(name: str, value: str, loaded: bool) 
     environ[name] = value
     code = (
         "import synchronaut_core as s, sys; from synchronaut_core import _accelerator as a\n"
-        "print(s.ACCELERATED, s.call_any is s._call._call_any_py, 'synchronaut_core._speedups'"
+        "print(s.ACCELERATED, s.call_any is s._call._call_any_fast, 'synchronaut_core._speedups'"
         " in sys.modules, a._REASON)"
     )
     out = (

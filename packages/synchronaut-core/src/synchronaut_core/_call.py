@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Coroutine, Generator
 from concurrent.futures import Executor
 from inspect import (
@@ -35,8 +36,8 @@ from inspect import (
 from types import CoroutineType, FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast, overload
 
-from . import _accelerator
-from ._backends import _current_backend
+from . import _accelerator, _backends
+from ._backends import _current_backend, _load_asyncio, _trio
 from ._detect import (
     _CO_ASYNC,
     _COROUTINE_TYPES,
@@ -46,7 +47,9 @@ from ._detect import (
     _func_name,
     _is_async_slow,
     _is_coroutine_type,
+    _learned,
     _marked_async,
+    _trio_running,
 )
 from ._first_use import _load_machinery
 from ._validate import _check_timeout
@@ -68,6 +71,7 @@ if TYPE_CHECKING:
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
 _logger = logging.getLogger("synchronaut")
+_modules = sys.modules
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -675,52 +679,110 @@ def call_any(
         and thread_sensitive is False
         and inline is False
     ):
-        # Hot paths, kept flat on purpose: no option to check, a cheap classification.
-        # (A decorated function takes them as its original would: calling the wrapper
-        # directly in the context it sees is what the wrapper is for.)
-        try:
-            flags = func.__code__.co_flags  # type: ignore[attr-defined]
-        except AttributeError:
-            flags = _flags_slow(func)
-        backend = _current_backend()
-        if flags & _CO_ASYNC_OR_AGEN:
-            if backend is not None:
-                # asyncio/Trio -> async: a coroutine to await (or an async generator
-                # to ``async for`` over) in this task.
-                return func(*args, **kwargs)
-            running = _running_inline  # None until inline mode is first used
-            inline_call = None if running is None else running()
-            if inline_call is not None and flags & _CO_ASYNC and type(func) is FunctionType:
-                # Inline code -> async: the task driving it awaits the coroutine (the
-                # switch back to it, inline._suspend unrolled).
-                coro = func(*args, **kwargs)
-                try:
-                    return inline_call.back(coro)
-                except BaseException:
-                    _close_if_unstarted(coro)  # the switch itself failed: never started
-                    raise
-        elif backend is None:
-            result = func(*args, **kwargs)  # sync -> sync: a direct call
-            try:  # (from the type() check on: a Ctrl-C there must not lose a coroutine)
-                if type(result) is CoroutineType:
-                    _load_machinery()
-                    from ._blocking import _block_on_coroutine
-
-                    return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
-            except BaseException:
-                if type(result) is CoroutineType:
-                    _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
-                raise
-            # One dict lookup for the common value; the rare coroutine of another type
-            # is run too (see _call_blocking).
-            kind: type[object] = type(result)  # pyright: ignore[reportUnknownVariableType]
-            if _COROUTINE_TYPES.get(kind) is False or not _is_coroutine_type(kind):
-                return result
-            return _run_awaitable(result, None, _func_name(func))
-        return _dispatch(func, args, kwargs, _NO_OPTIONS, backend, True)
+        # No option: the hot paths (one copy of them, in _call_any_fast).
+        return _call_any_fast(func, *args, **kwargs)
     return _dispatch(
         func, args, kwargs, _options(timeout, executor, force_offload, thread_sensitive, inline)
     )
+
+
+def _bind_options(
+    *,
+    timeout: float | None = None,
+    executor: Executor | None = None,
+    force_offload: bool = False,
+    thread_sensitive: bool = False,
+    inline: bool = False,
+    **kwargs: Any,
+) -> tuple[float | None, Executor | None, bool, bool, bool, dict[str, Any]]:
+    """The options among a call's keywords, and the callee's keywords left over.
+
+    The parameters of ``call_any``'s own (same names, order and defaults; a test holds
+    them together): Python's binding decides which keyword is an option, as it does
+    for ``call_any``'s signature -- a ``str`` subclass compared by its ``==`` too.
+    """
+    return timeout, executor, force_offload, thread_sensitive, inline, kwargs
+
+
+# Its binding errors (a keyword given twice) name call_any, as the specification's do.
+_bind_options.__name__ = _bind_options.__qualname__ = "call_any"
+
+
+def _call_any_fast(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """``call_any``'s hot paths, flat: what ``call_any`` is without the C accelerator.
+
+    The specification's own signature costs: CPython fills in five keyword-only
+    defaults on every call (~45 ns, more than the direct call it wraps). This entry
+    takes ``**kwargs`` alone; a call naming an option has them bound by
+    ``_bind_options`` (the specification's parameters, so Python binds them exactly
+    as there) and goes to ``_dispatch`` as there. Every other call is classified
+    here (``_current_backend()`` unrolled), as the C path does, and anything but a
+    direct call or a coroutine to await goes to ``_dispatch``.
+    """
+    if kwargs:
+        for name in kwargs:
+            if type(name) is not str or name in _OPTION_SET:
+                # An option (or a str subclass, which Python's binding compares with each
+                # option name by ``==``): bound as the specification's signature binds it.
+                timeout, executor, force_offload, thread_sensitive, inline, kwargs = _bind_options(
+                    **kwargs
+                )
+                options = _options(timeout, executor, force_offload, thread_sensitive, inline)
+                if options is not _NO_OPTIONS:
+                    return _dispatch(func, args, kwargs, options)
+                break  # only the defaults, named: the hot paths, as without them
+    try:
+        flags: int = func.__code__.co_flags  # type: ignore[attr-defined]
+    except AttributeError:
+        flags = _flags_slow(func)
+    # _current_backend(), unrolled (one Python call less on every path).
+    backend: _Backend | None
+    if _get_running_loop() is not None:
+        backend = _backends._asyncio_impl or _load_asyncio()  # pyright: ignore[reportPrivateUsage]
+    elif "trio" in _modules and _trio_running():
+        backend = _trio()
+    else:
+        backend = None
+    if flags & _CO_ASYNC_OR_AGEN:
+        if backend is not None:
+            # asyncio/Trio -> async: a coroutine to await (or an async generator to
+            # ``async for`` over) in this task.
+            return func(*args, **kwargs)
+        running = _running_inline  # None until inline mode is first used
+        inline_call = None if running is None else running()
+        if inline_call is not None and flags & _CO_ASYNC and type(func) is FunctionType:
+            # Inline code -> async: the task driving it awaits the coroutine (the
+            # switch back to it, inline._suspend unrolled).
+            coro = func(*args, **kwargs)
+            try:
+                return inline_call.back(coro)
+            except BaseException:
+                _close_if_unstarted(coro)  # the switch itself failed: never started
+                raise
+    elif backend is None:
+        # sync -> sync: a direct call (``func(*args)`` builds no keyword dict).
+        result = func(*args, **kwargs) if kwargs else func(*args)
+        # From the first look at the result on, a Ctrl-C must not lose a coroutine.
+        try:
+            # One dict lookup answers for the common value (see _is_coroutine_type).
+            runs = _learned(type(result))  # pyright: ignore[reportUnknownArgumentType]
+            if runs is False:
+                return result
+            if type(result) is CoroutineType:
+                _load_machinery()
+                from ._blocking import _block_on_coroutine
+
+                return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
+        except BaseException:
+            if type(result) is CoroutineType:
+                _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
+            raise
+        # A type not seen yet, or another kind of coroutine, which is run too (see
+        # _call_blocking).
+        if runs is None and not _is_coroutine_type(type(result)):  # pyright: ignore[reportUnknownArgumentType]
+            return result
+        return _run_awaitable(result, None, _func_name(func))
+    return _dispatch(func, args, kwargs, _NO_OPTIONS, backend, True)
 
 
 def _call_sync(
@@ -1063,6 +1125,8 @@ _OPTION_NAMES: tuple[str, ...] = call_any.__code__.co_varnames[
     call_any.__code__.co_argcount : call_any.__code__.co_argcount
     + call_any.__code__.co_kwonlyargcount
 ]
+#: The same, to test a call's keywords against (``_call_any_fast``).
+_OPTION_SET = frozenset(_OPTION_NAMES)
 
 #: The C accelerator module when it is built and allowed, else None (decided in
 #: ``_accelerator``: the switch, free-threaded builds, a missing build).
@@ -1080,3 +1144,11 @@ if _speedups is not None:
         _COROUTINE_TYPES,
         f"call_any(func, /, *args, {_defaults}, **kwargs)\n--\n\n{_call_any_py.__doc__ or ''}",
     )
+else:
+    # The hot paths run in Python (the same paths): the entry without keyword-only
+    # parameters, showing the specification's name, signature (``__wrapped__``, read
+    # by inspect.signature) and docstring.
+    _call_any_fast.__name__ = _call_any_fast.__qualname__ = "call_any"
+    _call_any_fast.__doc__ = _call_any_py.__doc__
+    _call_any_fast.__wrapped__ = _call_any_py  # pyright: ignore[reportFunctionMemberAccess]
+    call_any = _call_any_fast  # pyright: ignore[reportConstantRedefinition]
