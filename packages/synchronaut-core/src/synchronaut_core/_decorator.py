@@ -27,12 +27,15 @@ from inspect import CO_ASYNC_GENERATOR, CO_GENERATOR
 from types import CoroutineType, MethodType
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, cast, overload
 
-from ._backends import _current_backend
+from . import _backends
+from ._backends import _current_backend, _load_asyncio, _trio
 from ._call import (
     _NO_OPTIONS,
     CallOptions,
     _dispatch,
     _flags,
+    _get_running_loop,
+    _modules,
     _options,
     _run_awaitable,
     _speedups,
@@ -40,10 +43,11 @@ from ._call import (
 )
 from ._detect import (
     _CO_ASYNC,
-    _COROUTINE_TYPES,
     _close_if_unstarted,
     _func_name,
     _is_coroutine_type,
+    _learned,
+    _trio_running,
 )
 from ._first_use import _load_machinery
 
@@ -284,24 +288,35 @@ class SynchronautSync(_Wrapper[P, R]):
 
     def _call(self, *args: Any, **kwargs: Any) -> Any:
         func = self._direct_func
-        if func is not None and _current_backend() is None:
-            result = func(*args, **kwargs)  # the hot path: a direct call
-            if type(result) is CoroutineType:
-                try:
+        # _current_backend() is None, unrolled (a Python call less per call); any other
+        # answer is _dispatch's to find again.
+        if (
+            func is not None
+            and _get_running_loop() is None
+            and ("trio" not in _modules or not _trio_running())
+        ):
+            # The hot path: a direct call (``func(*args)`` builds no keyword dict).
+            result = func(*args, **kwargs) if kwargs else func(*args)
+            try:
+                # One call answers for the common value (see _detect._is_coroutine_type).
+                runs = _learned(type(result))  # pyright: ignore[reportUnknownArgumentType]
+                if runs is False:
+                    return result
+                if type(result) is CoroutineType:
                     _load_machinery()
                     from ._blocking import _block_on_coroutine
 
                     return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
-                except BaseException:
-                    # Ctrl-C on _block_on_coroutine's entry: see _call._call_blocking.
+            except BaseException:
+                # Ctrl-C on _block_on_coroutine's entry: see _call._call_blocking.
+                if type(result) is CoroutineType:
                     _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
-                    raise
-            # Any other coroutine is run too (see _call._call_blocking).
-            kind: type[object] = type(result)  # pyright: ignore[reportUnknownVariableType]
-            if _COROUTINE_TYPES.get(kind) is False or not _is_coroutine_type(kind):
+                raise
+            # A type not seen yet, or any other coroutine: run too (see _call_blocking).
+            if runs is None and not _is_coroutine_type(type(result)):  # pyright: ignore[reportUnknownArgumentType]
                 return result
             return _run_awaitable(result, None, _func_name(func))
-        return self._options(self._func, *args, **kwargs)
+        return _dispatch(self._func, args, kwargs, self._options)
 
     def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call and block until the value, in any context (see ``call_sync``).
@@ -342,8 +357,15 @@ class SynchronautAsync(_Wrapper[P, R]):
 
     def _call(self, *args: Any, **kwargs: Any) -> Any:
         func = self._direct_func
-        if func is not None and _current_backend() is not None:
-            return func(*args, **kwargs)  # asyncio/Trio -> async: the coroutine itself
+        if func is not None:
+            # _current_backend() is not None, unrolled (its loading of the backend kept).
+            if _get_running_loop() is not None:
+                if _backends._asyncio_impl is None:  # pyright: ignore[reportPrivateUsage]
+                    _load_asyncio()
+                return func(*args, **kwargs)  # asyncio -> async: the coroutine itself
+            if "trio" in _modules and _trio_running():
+                _trio()
+                return func(*args, **kwargs)  # Trio -> async: the coroutine itself
         return _dispatch(self._func, args, kwargs, self._options)
 
     def sync(self, *args: P.args, **kwargs: P.kwargs) -> R:
