@@ -21,9 +21,7 @@ import contextlib
 import logging
 import sys
 import time
-import types
-from asyncio.tasks import _enter_task, _leave_task  # pyright: ignore[reportPrivateUsage]
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable, Coroutine
 from contextvars import Context, copy_context
 from typing import Any
 
@@ -82,7 +80,6 @@ class _LoopCall(_Wait):
         "deadline",
         "error",
         "finished",
-        "first",
         "gone_at",
         "host",
         "inner",
@@ -131,9 +128,6 @@ class _LoopCall(_Wait):
         # Loop-thread state: the task (asyncio) or cancel scope (Trio), its timer.
         self.task: asyncio.Task[Any] | None = None
         self.inner: Coroutine[Any, Any, Any] | None = None
-        # 3.11: what the coroutine's first step, run by _start_eagerly, yielded or
-        # raised -- for its task to carry on from (see _relay).
-        self.first: Any = _ENDED
         self.timer: asyncio.TimerHandle | None = None
         self.scope: Any = None
         self.cancel_requested = False
@@ -395,101 +389,64 @@ class _LoopCall(_Wait):
     # asyncio
 
     def _start_task(self, coro: Coroutine[Any, Any, Any]) -> None:
-        # The call completes from inside its task (``_guarded`` -> ``_settle``), the
-        # moment the coroutine ends: not one loop iteration later from a done
-        # callback, which the waiter would have to wait for.
         loop: asyncio.AbstractEventLoop = self.host.loop  # pyright: ignore[reportAttributeAccessIssue]
         task: asyncio.Task[Any]
         guarded = _guarded(coro, self)
-        self.inner = coro  # until _guarded starts (see _unstarted)
+        self.inner = coro
         try:
             if _EAGER_START:
                 # Runs the coroutine's first step right here: a call that finishes
                 # without suspending costs no further loop iteration.
                 task = asyncio.Task(guarded, loop=loop, context=self.ctx, eager_start=True)  # pyright: ignore[reportCallIssue]
             elif _TASK_CONTEXT:
-                task = self._start_eagerly(loop, guarded)
+                task = loop.create_task(guarded, context=self.ctx)  # pyright: ignore[reportCallIssue]
             else:
                 # 3.10: a task copies the context it is created in, so the callee's
-                # changes are captured from inside it (see _guarded). A task
-                # cancelled before its first step never runs _guarded: its done
-                # callback closes the coroutine and tells the caller.
+                # changes are captured from inside it (see _guarded).
                 task = self.ctx.run(loop.create_task, guarded)
-                task.add_done_callback(self._unstarted)
         except BaseException as exc:
             guarded.close()
             coro.close()
             self.error = exc
             self._complete()
             return
-        if self.done or task.done():
-            return  # ended in its first step (its caller told already, unless exiting)
+        if task.done():
+            self._finish_task(task)
+            return
         self.task = task
         if self.timeout is not None:
             self.timer = loop.call_later(self.timeout, self._expire)
-
-    def _start_eagerly(
-        self, loop: asyncio.AbstractEventLoop, guarded: Coroutine[Any, Any, Any]
-    ) -> asyncio.Task[Any]:
-        # Python 3.11, what 3.12's eager_start does: the coroutine's first step runs
-        # here, with its task as the current one (asyncio.current_task(), sniffio,
-        # anyio see the task that goes on running it), so that a call that never
-        # suspends is done in this one callback instead of three loop iterations
-        # later. The task itself runs _relay, primed first so that anything thrown in
-        # before its first step (a cancel) reaches the coroutine; the task's context
-        # is the call's, the one the first step runs in.
-        relay: Any = _relay(guarded, self)
-        relay.send(None)
-        task: asyncio.Task[Any] = loop.create_task(relay, context=self.ctx)  # pyright: ignore[reportCallIssue, reportArgumentType]
-        _enter_task(loop, task)
-        try:
-            self.first = self.ctx.run(guarded.send, None)
-        except StopIteration:
-            # Done (the caller told): the task's one step left just returns. Should
-            # its loop be closed before running it, that task is no pending work.
-            self.first = _ENDED
-            task._log_destroy_pending = False  # pyright: ignore[reportAttributeAccessIssue]
-        except BaseException as exc:
-            if self.inner is not None:
-                raise  # _guarded never ran: _start_task fails the call (the task ends)
-            self.first = _Raised(exc)  # a CancelledError _guarded re-raised
-        finally:
-            _leave_task(loop, task)
-        return task
+        task.add_done_callback(self._finish_task)
 
     def _expire(self) -> None:
         self.timed_out = True
         if self.task is not None:
             self.task.cancel()
 
-    def _settle(self, value: Any, error: BaseException | None, finished: bool) -> None:
-        # The coroutine ended (on the loop's thread, in its task): tell the caller.
-        # ``finished``: it returned or raised by itself (not a cancellation).
+    def _finish_task(self, task: asyncio.Task[Any]) -> None:
+        # The task is done. One cancelled before its first step (a loop stopping, a
+        # caller interrupted, right after start) never ran _guarded, so the coroutine
+        # it holds was never awaited: close it (a no-op for one that ran).
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            inner.close()
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
         self.task = None
-        self.value = value
-        self.error = error
-        self.finished = finished
-        self._complete()
-
-    def _unstarted(self, task: asyncio.Task[Any]) -> None:
-        # 3.10: the task is done. One cancelled before its first step (a loop
-        # stopping, a caller interrupted, right after start) never ran _guarded, so
-        # the coroutine it holds was never awaited: close it, and tell the caller.
-        inner, self.inner = self.inner, None
-        if inner is None:
-            return  # _guarded ran, and told the caller
-        inner.close()
-        if self.host.exiting:
-            return  # leave the daemon caller parked (see _loop._LoopThread.exiting)
-        cancelled: BaseException = asyncio.CancelledError()
         try:
-            task.result()
+            value = task.result()
+            if self.error is None:
+                self.value = value
+                self.finished = True
         except asyncio.CancelledError as exc:
-            cancelled = exc
-        self._settle(None, self._cancellation_error(cancelled), False)
+            if self.host.exiting:
+                return  # leave the daemon caller parked (see _loop._LoopThread.exiting)
+            self.error = self._cancellation_error(exc)
+        except BaseException as exc:
+            self.error = exc
+            self.finished = True
+        self._complete()
 
     def _cancellation_error(self, exc: BaseException | None) -> BaseException:
         # Why the coroutine was cancelled, as its waiting caller should hear it
@@ -568,93 +525,19 @@ class _LoopCall(_Wait):
             self._complete()
 
 
-async def _guarded(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> None:
-    # Runs as the asyncio task (or, on 3.11, its first step in _start_eagerly), on
-    # the loop's thread. Tells the caller how the coroutine ended (call._settle), and
-    # keeps the outcome out of the task: nobody retrieves a task's exception.
-    call.inner = None  # started: the coroutine is awaited (see _unstarted)
+async def _guarded(coro: Coroutine[Any, Any, Any], call: _LoopCall) -> Any:
+    # Runs as the asyncio task, on the loop's thread.
     try:
-        value = await coro
-    except asyncio.CancelledError as exc:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # asyncio re-raises these out of the loop's run_forever(), which would kill
+        # a loop other callers share: hand them to the blocked caller instead.
+        call.error = exc
+        call.finished = True
+        return None
+    finally:
         if not _TASK_CONTEXT:
             call.ctx = copy_context()
-        if not call.host.exiting:  # else leave the daemon caller parked (see _loop)
-            call._settle(None, call._cancellation_error(exc), False)  # pyright: ignore[reportPrivateUsage]
-        raise  # the task ends cancelled, as it was
-    except GeneratorExit:
-        raise  # the task closed unfinished (its loop is gone: the caller sees that)
-    except BaseException as exc:
-        # Also KeyboardInterrupt and SystemExit: asyncio re-raises those out of the
-        # loop's run_forever(), which would kill a loop other callers share.
-        if not _TASK_CONTEXT:
-            call.ctx = copy_context()
-        call._settle(None, exc, True)  # pyright: ignore[reportPrivateUsage]
-    else:
-        if not _TASK_CONTEXT:
-            call.ctx = copy_context()
-        call._settle(value, None, True)  # pyright: ignore[reportPrivateUsage]
-
-
-class _Raised:
-    """What the first step of a coroutine raised (see ``_LoopCall._start_eagerly``)."""
-
-    __slots__ = ("exc",)
-
-    def __init__(self, exc: BaseException) -> None:
-        self.exc = exc
-
-
-#: The first step ended the coroutine (see ``_LoopCall._start_eagerly``).
-_ENDED: Any = object()
-
-
-@types.coroutine
-def _relay(guarded: Coroutine[Any, Any, Any], call: _LoopCall) -> Generator[Any, None, None]:
-    # Python 3.11: the task's own coroutine, once _start_eagerly ran the first step
-    # of ``guarded`` (its outcome in ``call.first``). Primed: a cancel (or a close)
-    # before the task's first step lands here, inside the try.
-    thrown: BaseException | None = None
-    try:
-        yield  # (primed: the task's first step resumes or throws in here)
-    except BaseException as exc:
-        thrown = exc
-    first, call.first = call.first, None
-    if first is _ENDED:
-        return  # nothing left to run (a cancel that came after it is moot)
-    if type(first) is _Raised:
-        raise first.exc
-    if thrown is not None:
-        if isinstance(thrown, GeneratorExit):
-            guarded.close()
-            raise thrown
-        if (
-            isinstance(thrown, asyncio.CancelledError)
-            and getattr(first, "_asyncio_future_blocking", False)
-            and first.cancel(thrown.args[0] if thrown.args else None)
-        ):
-            # A cancel that came before the task saw what the coroutine awaits: as a
-            # task does, cancel that, and the coroutine hears it from there.
-            pass
-        else:
-            try:
-                first = guarded.throw(thrown)
-            except StopIteration:
-                return
-    while True:
-        # Hand the task what the coroutine waits on; then the rest of it natively.
-        try:
-            yield first
-        except GeneratorExit:
-            guarded.close()
-            raise
-        except BaseException as exc:
-            try:
-                first = guarded.throw(exc)
-            except StopIteration:
-                return
-        else:
-            yield from guarded  # pyright: ignore[reportGeneralTypeIssues]
-            return
 
 
 def _run_on(
