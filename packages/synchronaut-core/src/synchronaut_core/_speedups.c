@@ -796,10 +796,15 @@ inline_enter(State *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     if (flags & (CO_ASYNC_MASK | CO_GENERATOR)) {
         return 0;
     }
-    PyObject *dict = ((PyFunctionObject *)func)->func_dict; /* borrowed, may be NULL */
+    PyObject *dict = ((PyFunctionObject *)func)->func_dict; /* may be NULL */
     if (dict != NULL) {
-        /* Only tested, not kept: an exact str key compares without running code. */
-        if (PyDict_GetItemWithError(dict, st->str_marker) != NULL) {
+        /* Held for the lookup, as Python's getattr holds it: a key of the dict that is
+         * a str subclass compares by its own __eq__, which may replace func.__dict__
+         * and free this dict mid-search. The item is only tested, not kept. */
+        Py_INCREF(dict);
+        int found = PyDict_GetItemWithError(dict, st->str_marker) != NULL;
+        Py_DECREF(dict);
+        if (found) {
             return 0; /* marked async (or looks so): Python decides */
         }
         if (PyErr_Occurred()) {
