@@ -617,14 +617,18 @@ def _offload(
         raise
 
 
-def _enter(func: Callable[..., Any], args: tuple[Any, ...]) -> Coroutine[Any, Any, Any]:
+def _enter(
+    func: Callable[..., Any], args: tuple[Any, ...], name: str
+) -> Coroutine[Any, Any, Any]:
     """The C call_any's route for ``call_any(def_fn, *args, inline=True)`` inside asyncio.
 
     What ``_call._dispatch`` gives for that call (the C path has checked that
     ``def_fn`` is a plain sync, non-generator function not marked async, that an
     asyncio loop runs this thread and that no other option or keyword is given).
+    ``name`` is ``def_fn.__name__`` at the call, as ``_dispatch`` takes it (a name read
+    later, when a message needs it, would follow a function that renames itself).
     """
-    return _drive(func, args, {}, _backends._asyncio_impl or _backends._load_asyncio(), None)
+    return _drive(func, args, {}, _backends._asyncio_impl or _backends._load_asyncio(), name)
 
 
 def _run(

@@ -37,7 +37,7 @@ typedef struct {
     PyObject *getcurrent;       /* greenlet.getcurrent */
     PyObject *green_type;       /* _inline._Green: its ``inline`` names the call it runs */
     PyObject *set_running_loop; /* asyncio._set_running_loop */
-    PyObject *py_inline_enter;  /* _inline._enter(func, args): the awaitable of an inline call */
+    PyObject *py_inline_enter;  /* _inline._enter(func, args, name): an inline call's awaitable */
     /* Made by the exec slot. */
     PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
     PyObject *str_inline, *str_back, *str_running_key, *str_marker;
@@ -822,9 +822,14 @@ inline_enter(State *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
     for (Py_ssize_t i = 1; i < nargs; i++) {
         PyTuple_SET_ITEM(callee_args, i - 1, Py_NewRef(args[i]));
     }
-    /* Owned for the call: setup_inline() may replace the field meanwhile. */
+    /* Owned for the call: setup_inline() may replace the field meanwhile. The name
+     * is the function's now, as Python's route takes it (_func_name when the call is
+     * made: a function renaming itself later is named as it was called), not read
+     * later, when a message needs it. */
     PyObject *enter = Py_NewRef(st->py_inline_enter);
-    *result = PyObject_CallFunctionObjArgs(enter, func, callee_args, NULL);
+    PyObject *name = Py_NewRef(((PyFunctionObject *)func)->func_name);
+    *result = PyObject_CallFunctionObjArgs(enter, func, callee_args, name, NULL);
+    Py_DECREF(name);
     Py_DECREF(enter);
     Py_DECREF(callee_args);
     return 1;

@@ -17,7 +17,7 @@ def setup_inline(
     set_running_loop: Callable[[Any], object],
     getcurrent: Callable[[], Any],
     green_type: type,
-    enter: Callable[[Callable[..., Any], tuple[Any, ...]], Any],
+    enter: Callable[[Callable[..., Any], tuple[Any, ...], str], Any],
     /,
 ) -> None:
     """Inline mode is in use: call_any hands inline code's coroutines to its task."""
