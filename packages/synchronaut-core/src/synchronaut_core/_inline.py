@@ -165,9 +165,14 @@ def _inline_waiter(name: str) -> _Inline | None:
         return current.inline
     ancestor = current.parent
     while ancestor is not None:
-        if type(ancestor) is _greenlet and ancestor.inline is not None:
+        started_by = ancestor.inline if type(ancestor) is _greenlet else None
+        # Only while that call's loop runs (its run is on this thread's stack, hidden):
+        # a greenlet it started, resumed from plain code after the loop stopped
+        # (run_until_complete returned with the call still pending), blocks no loop --
+        # it is plain sync code. (Trio cannot leave a call pending after its run.)
+        if started_by is not None and (started_by.loop is None or started_by.loop.is_running()):
             raise RuntimeError(
-                f"{name} waits, in a greenlet that inline code of {ancestor.inline.name} "
+                f"{name} waits, in a greenlet that inline code of {started_by.name} "
                 "started: its wait would block the event loop of that inline call (this "
                 "thread), which it may need; make bridge calls from the inline code "
                 "itself, or run greenlet-based code without inline=True"
