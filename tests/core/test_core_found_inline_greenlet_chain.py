@@ -40,7 +40,9 @@ def test_a_greenlet_of_a_pending_call_resumed_after_its_loop_stopped_is_plain_co
     holder: dict[str, Any] = {}
 
     def child() -> None:
-        greenlet.getcurrent().parent.switch("started")  # back to the inline code
+        inline_code = greenlet.getcurrent().parent
+        assert inline_code is not None
+        inline_code.switch("started")  # back to the inline code that started this one
         # Resumed from plain code, the loop stopped: a blocking call as in any sync code.
         main.switch(call_sync(_seven))
 

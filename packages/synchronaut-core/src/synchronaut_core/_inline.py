@@ -622,9 +622,7 @@ def _offload(
         raise
 
 
-def _enter(
-    func: Callable[..., Any], args: tuple[Any, ...], name: str
-) -> Coroutine[Any, Any, Any]:
+def _enter(func: Callable[..., Any], args: tuple[Any, ...], name: str) -> Coroutine[Any, Any, Any]:
     """The C call_any's route for ``call_any(def_fn, *args, inline=True)`` inside asyncio.
 
     What ``_call._dispatch`` gives for that call (the C path has checked that
