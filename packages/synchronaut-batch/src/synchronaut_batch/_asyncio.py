@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
+from contextvars import Context, copy_context
 from typing import Any
 
 from ._calls import _FATAL, _Call
@@ -25,6 +26,19 @@ _READ_AHEAD = 256
 #: The first window of calls in flight of a batch without a limit (it doubles after
 #: each loop round in which no call finished; see ``_map_asyncio``).
 _FIRST_WINDOW = 64
+
+
+def _changed(start: Context) -> bool:
+    """Does the current context differ from ``start``, a copy of it taken earlier?
+
+    The same variables in both: one identity test. Otherwise the values are compared
+    with ``==``, which user objects may make raise (an array's truth value): then
+    it counts as changed.
+    """
+    try:
+        return copy_context() != start
+    except Exception:
+        return True
 
 
 def _worker_count(total: int, limit: int | None) -> int:
@@ -114,6 +128,13 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
     async def work(taken: _Taken | None) -> None:
         # One worker task: await one call, take the next one nobody has started, repeat.
         nonlocal finished, active
+        # Without a limit each call must start from the caller's ContextVars, as when
+        # every call had a task of its own: an ``async def`` runs in this task's
+        # context and a sync call's changes are written back into it, so a worker
+        # whose context a call changed takes no further call (the owner starts a
+        # fresh worker, a fresh copy of the caller's context, in its place). Contexts
+        # compare by identity first: unchanged, the test is cheap.
+        start = copy_context() if limit is None else None
         try:
             while taken is not None:
                 if errors:
@@ -133,6 +154,8 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                         fail(exc)
                         return
                 finished += 1
+                if start is not None and _changed(start):
+                    return
                 taken = take()
         finally:
             active -= 1
