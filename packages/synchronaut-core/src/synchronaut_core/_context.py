@@ -27,8 +27,14 @@ def _write_back(ctx: Context, baseline: Context | None = None) -> None:
     changed). Contexts are immutable mappings that share structure, so the equality
     test is cheap when the callee changed nothing (the common case).
     """
-    if ctx == (copy_context() if baseline is None else baseline):
-        return
+    try:
+        if ctx == (copy_context() if baseline is None else baseline):
+            return
+    except Exception:
+        # Comparing contexts compares changed values with ``==``, which a value may
+        # make raise (a NumPy array's truth value): the call succeeded, so its
+        # changes are applied below, tested by identity alone.
+        pass
     for var, value in ctx.items():
         if var.get(_MISSING) is not value and var not in _INTERNAL:
             var.set(value)

@@ -309,12 +309,19 @@ class _LoopCall(_Wait):
     def _outcome(self) -> Any:
         if self.moved:
             return _MOVED
-        if self.finished and self.ctx != self.baseline:
+        if self.finished:
             # The coroutine returned or raised by itself: its ContextVar changes
             # reach the caller, as with a direct call. (One that timed out or was
             # cancelled writes nothing back: the caller never got its result.) The
-            # test of _write_back, first: most callees change nothing.
-            _write_back(self.ctx, self.baseline)
+            # test of _write_back, first: most callees change nothing. It compares
+            # changed values with ``==``, which a value may make raise (a NumPy
+            # array): then _write_back applies the changes by identity.
+            try:
+                changed = self.ctx != self.baseline
+            except Exception:
+                changed = True
+            if changed:
+                _write_back(self.ctx, self.baseline)
         error = self.error
         if error is not None:
             self.error = None  # no cycle: call -> error -> traceback -> this frame
