@@ -101,3 +101,19 @@ def test_values_whose_equality_raises_do_not_fail_the_batch(mode: Mode) -> None:
         return parallel_map(calls)
 
     assert contextvars.copy_context().run(mode.call, start) == list(range(MANY))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open, pre-existing: with max_concurrency=N the N workers each run call after "
+        "call in one context, so a call sees the ContextVar changes of the calls run "
+        "before it on its worker (asyncio and Trio alike)"
+    ),
+)
+def test_bounded_calls_do_not_see_each_others_changes(mode: Mode) -> None:
+    calls: list[Any] = [(async_bump, (), {}, None)] * 20
+    results = contextvars.copy_context().run(
+        mode.call, lambda: parallel_map(calls, max_concurrency=2)
+    )
+    assert results == [0] * 20
