@@ -827,9 +827,9 @@ inline_enter(State *st, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
      * made: a function renaming itself later is named as it was called), not read
      * later, when a message needs it. */
     PyObject *enter = Py_NewRef(st->py_inline_enter);
-    PyObject *name = Py_NewRef(((PyFunctionObject *)func)->func_name);
-    *result = PyObject_CallFunctionObjArgs(enter, func, callee_args, name, NULL);
-    Py_DECREF(name);
+    PyObject *func_name = Py_NewRef(((PyFunctionObject *)func)->func_name);
+    *result = PyObject_CallFunctionObjArgs(enter, func, callee_args, func_name, NULL);
+    Py_DECREF(func_name);
     Py_DECREF(enter);
     Py_DECREF(callee_args);
     return 1;
