@@ -167,7 +167,7 @@ def test_exceptions_reach_the_caller_and_are_never_logged_as_unretrieved(
 
     with caplog.at_level(logging.ERROR, logger="asyncio"):
         for callee in (at_once, later) * 3:
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match="at once|later"):
                 call_any(callee)
         gc.collect()
 
