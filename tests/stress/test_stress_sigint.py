@@ -247,6 +247,18 @@ DROPPED_IN_FINALIZER = re.compile(
 )
 
 
+#: What CPython's importlib leaves when a signal lands between opening a module's source
+#: and closing it (``SourceFileLoader.get_data``): the import fails with the
+#: KeyboardInterrupt (and is made again on next use, see ``_first_use``), the file is
+#: closed by the garbage collector with a ResourceWarning. The child's first calls
+#: import synchronaut's slow-path modules while signals land, on purpose.
+IMPORT_LEFT_FILE_OPEN = re.compile(
+    r"<frozen importlib\._bootstrap_external>:\d+: ResourceWarning: unclosed file "
+    r"<_io\.BufferedReader name='[^'\n]*'>\n"
+    r"(?:ResourceWarning: Enable tracemalloc to get the object allocation traceback\n)?"
+)
+
+
 def test_sigint_at_random_moments_of_busy_calls_never_hangs_and_leaves_the_bridge_working(
     scale,
 ) -> None:
@@ -255,7 +267,7 @@ def test_sigint_at_random_moments_of_busy_calls_never_hangs_and_leaves_the_bridg
     # un-awaited, and every coroutine started must finish.
     interrupts = scale(120, 1_000)
     err = drive(HAMMERED, interrupts, interrupt_at_random)
-    assert DROPPED_IN_FINALIZER.sub("", err) == ""
+    assert IMPORT_LEFT_FILE_OPEN.sub("", DROPPED_IN_FINALIZER.sub("", err)) == ""
 
 
 def interrupt_at_random(proc: subprocess.Popen[str], lines: LineReader, interrupts: int) -> None:
