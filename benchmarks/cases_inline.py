@@ -27,6 +27,7 @@ from typing import Any
 import _env
 from _env import event_loop, run_timed
 from _harness import Case, Group, Settings, at_most, ns_at_most, unrolled_async
+from cases_trio import _with_trio
 
 from synchronaut_core import call_any
 
@@ -217,19 +218,8 @@ def _group(build: Any) -> Any:
 
 
 def _trio_group(build: Any) -> Any:
-    @contextmanager
-    def setup(settings: Settings) -> Iterator[list[Case]]:
-        trio = _env.optional("trio")
-        if trio is None:
-            yield [Case("Trio", floor=True, na=_env.missing("trio"))]
-            return
-
-        def run(inner: Callable[[int], Any]) -> Callable[[int], int]:
-            return lambda n: trio.run(inner, n)
-
-        yield build(run, "Trio")
-
-    return setup
+    # Each timed run is one trio.run (see cases_trio), the clock running inside it.
+    return _with_trio(lambda trio: build(lambda inner: lambda n: trio.run(inner, n), "Trio"))
 
 
 GROUPS = [
