@@ -96,14 +96,25 @@ def _switch_in_py(
 # what ``_switch_in_py`` does, keeping asyncio's record of the running loop and swapping
 # the loop in it (on 3.10/3.11 asyncio's own call allocates a record and asks the kernel
 # for the process id each time) and reading the clock without making float objects.
+# With it, the driving task's awaits go through one ``InlineChain`` per asyncio call
+# (``await chain.follow(request)`` is ``await request``, and when the request returns
+# it switches the value in and awaits the next request itself: see _drive), so that an
+# inner bridge call runs no Python code of the driver; its blocking guard reads the
+# threshold the setter mirrors into the accelerator.
 if _accelerator._speedups is not None:
     _hide_loop: Callable[[Any], Any] = _accelerator._speedups.hide_running_loop
     _show_loop: Callable[[Any, Any], Any] = _accelerator._speedups.show_running_loop
     _switch_in: Callable[..., Any] = _accelerator._speedups.inline_switch
+    _chain: Any = _accelerator._speedups.InlineChain
+    _mirror_threshold: Callable[[float | None], None] | None = (
+        _accelerator._speedups.set_inline_threshold
+    )
 else:
     _hide_loop = _hide_loop_py
     _show_loop = _show_loop_py
     _switch_in = _switch_in_py
+    _chain = None
+    _mirror_threshold = None
 _perf_counter = time.perf_counter
 _modules = sys.modules
 
@@ -135,9 +146,12 @@ def _require_greenlet() -> None:
 
     class _Green(greenlet.greenlet):  # pyright: ignore[reportUntypedBaseClass]
         """A pooled greenlet of this thread's inline calls; ``inline`` is the call it
-        runs (set by its driver before the call starts, None while idle)."""
+        runs (set by its driver before the call starts, None while idle; set as soon as
+        the greenlet is made, by _take_greenlet). A slot, read at every inner bridge
+        call: no instance-dict lookup."""
 
-        inline: _Inline | None = None
+        __slots__ = ("inline",)
+        inline: _Inline | None
 
     _getcurrent = greenlet.getcurrent
     _greenlet_exit = greenlet.GreenletExit
@@ -209,6 +223,8 @@ def set_inline_blocking_threshold(seconds: float | None) -> float | None:
     global _threshold
     if seconds is not None:
         _check_seconds(seconds, "seconds")
+    if _mirror_threshold is not None:
+        _mirror_threshold(seconds)
     previous, _threshold = _threshold, seconds
     return previous
 
@@ -381,18 +397,22 @@ async def _drive(
     switch = green.switch
     coroutine, switch_in = CoroutineType, _switch_in
     throw = green.throw
+    # The C accelerator's awaits of this call (asyncio only; None: ``await request``).
+    chain = None if loop is None or _chain is None else _chain(switch, loop, inline, green, context)
     op: Any = switch
     arg: Any = [(inline, func, args, kwargs)]  # see _work
+    request: Any = None
     while True:  # the outer loop turns only after an interrupt (see its except)
         try:
             while True:
                 if op is throw:  # with its traceback: the inline code sees where it came from
                     request = inline.resume(throw, type(arg), arg, arg.__traceback__)
+                elif op is None:
+                    pass  # the chain switched in already: ``request`` is what came back
                 elif loop is None:
                     request = inline.resume(switch, arg)
                 else:
-                    # inline.resume(switch, value) for asyncio, in one call: every
-                    # inner bridge call comes back this way.
+                    # inline.resume(switch, value) for asyncio, in one call.
                     request = switch_in(switch, arg, loop, inline, _threshold)
                 if type(request) is not coroutine:
                     if request is _DONE:
@@ -405,19 +425,28 @@ async def _drive(
                     op, arg = throw, _foreign_switch(inline, request)
                     continue
                 try:
-                    if green.gr_context is context:
-                        arg = await request
-                    else:
+                    if green.gr_context is not context:
                         # The inline code waits inside a Context.run() of its own: the
                         # coroutine runs in that context, as a bridge call from plain
                         # sync code does.
                         arg = await _InContext(request, green.gr_context, current)
-                    op = switch
+                        op = switch
+                    elif chain is None:
+                        arg = await request
+                        op = switch
+                    else:
+                        # ``await request``, then switched in and on while the greenlet
+                        # hands back plain coroutines: what it hands back otherwise.
+                        request = await chain.follow(request)
+                        op = None
                 except GeneratorExit:
-                    _close_greenlet(inline, green, request)
+                    _close_greenlet(inline, green, _awaited(chain, request))
                     raise
                 except BaseException as exc:
-                    _close_unstarted(request)  # interrupted before the await took it
+                    if chain is not None and chain.in_switch:
+                        raise  # the chain's switch raised it: as from our own (below)
+                    # Interrupted before the await took it (or the coroutine raised).
+                    _close_unstarted(_awaited(chain, request))
                     op, arg = throw, exc
                     del exc
             break
@@ -451,6 +480,16 @@ async def _drive(
         raise error
     finally:
         del error
+
+
+def _awaited(chain: Any, request: Any) -> Any:
+    """The coroutine the driver awaits now: the chain's while it awaits one, else the
+    last one the driver got (the chain's await has returned, or was never entered)."""
+    if chain is not None:
+        current = chain.request
+        if current is not None:
+            return current
+    return request
 
 
 def _foreign_switch(inline: _Inline, value: Any) -> RuntimeError:

@@ -20,6 +20,7 @@
 #include <Python.h>
 #include <string.h>
 #include <structmember.h>
+#include <time.h>
 
 #define CO_ASYNC_MASK (CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
 
@@ -38,9 +39,19 @@ typedef struct {
     PyObject *green_type;       /* _inline._Green: its ``inline`` names the call it runs */
     PyObject *set_running_loop; /* asyncio._set_running_loop */
     PyObject *py_inline_enter;  /* _inline._enter(func, args, name): an inline call's awaitable */
+    /* The blocking guard's threshold in seconds (-1: off), mirrored from
+     * _inline._threshold by set_inline_threshold(); read at every switch by InlineChain. */
+    double threshold;
+    /* The resolution of the coarse monotonic clock in seconds, 0 if there is none
+     * (measured by setup_inline). */
+    double coarse_resolution;
+    /* asyncio's running-loop record type once recognised (3.10, 3.11; owned). */
+    PyObject *holder_type;
+    PyTypeObject *chain_type;   /* InlineChain */
     /* Made by the exec slot. */
     PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
     PyObject *str_inline, *str_back, *str_running_key, *str_marker;
+    PyObject *str_gr_context, *str_throw, *str_close, *str_report;
     PyTypeObject *direct_call_type;
     /* call_any's definition and docstring, owned by this module: the function object
      * setup() makes holds the module (its __self__), so they outlive it. */
@@ -548,9 +559,19 @@ loop_holder(State *st, PyObject *current)
         return NULL;
     }
     PyTypeObject *type = Py_TYPE(holder);
-    if (type->tp_basicsize != (Py_ssize_t)sizeof(LoopHolder)
-        || strcmp(type->tp_name, "_RunningLoopHolder") != 0
-        || ((LoopHolder *)holder)->rl_loop != current
+    if ((PyObject *)type != st->holder_type) {
+        /* Recognised by name and size; the first type recognised is kept (by a
+         * reference of ours, so that its address cannot be reused by another type) and
+         * from then on known by a pointer compare. */
+        if (type->tp_basicsize != (Py_ssize_t)sizeof(LoopHolder)
+            || strcmp(type->tp_name, "_RunningLoopHolder") != 0) {
+            return NULL;
+        }
+        if (st->holder_type == NULL) {
+            st->holder_type = Py_NewRef((PyObject *)type);
+        }
+    }
+    if (((LoopHolder *)holder)->rl_loop != current
         || !RECORD_OF_THIS_PROCESS((LoopHolder *)holder)) {
         return NULL;
     }
@@ -672,35 +693,50 @@ perf_ns(void)
 #endif
 }
 
-/* inline_switch(switch, arg, loop, inline, threshold): _inline._switch_in_py -- the
- * driving task switches into the inline greenlet with ``arg``, ``loop`` hidden while it
- * runs, and reports a stretch longer than ``threshold`` seconds (None: never). What the
- * greenlet handed back; its exception otherwise. Nothing between the hide and the
- * switch, or the switch and the show, can be interrupted here (no Python code runs):
- * the thread's loop is back whatever the switch raised. As in Python's ``finally``,
- * an error of the show or of the report replaces the switch's (chained to it). */
-static PyObject *
-inline_switch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+/* The clock of the blocking guard, in nanoseconds; -1 with an error set if it failed.
+ * A stretch is timed against a threshold of tens of milliseconds (0.1 s by default),
+ * twice per bridge call made inline: the kernel's coarse monotonic clock (read from
+ * memory, its resolution the scheduler's tick: a few ms) when its resolution is a
+ * tenth of the threshold or finer, the perf_counter clock (Python's, a few times
+ * dearer) otherwise. ``coarse``: which one (guard_is_coarse), the same for both reads
+ * of a stretch. */
+static long long
+guard_clock(int coarse)
 {
-    State *st = module_state(module);
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "inline_switch(switch, arg, loop, inline, threshold) takes 5 arguments");
-        return NULL;
-    }
-    if (check_inline_ready(st) < 0) {
-        return NULL;
-    }
-    PyObject *switch_ = args[0], *arg = args[1], *loop = args[2], *inline_call = args[3];
-    PyObject *threshold = args[4];
-    double limit = -1.0;
-    if (threshold != Py_None) {
-        limit = PyFloat_AsDouble(threshold);
-        if (limit == -1.0 && PyErr_Occurred()) {
-            return NULL;
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (coarse) {
+        struct timespec now;
+        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0) {
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
         }
+        return (long long)now.tv_sec * 1000000000LL + (long long)now.tv_nsec;
     }
-    long long started = perf_ns();
+#else
+    (void)coarse;
+#endif
+    return perf_ns();
+}
+
+static int
+guard_is_coarse(State *st, double limit)
+{
+    return st->coarse_resolution > 0.0 && st->coarse_resolution * 10.0 <= limit;
+}
+
+/* The driving task switches into the inline greenlet (``switch_(arg)``), ``loop`` hidden
+ * while it runs, and reports a stretch longer than ``limit`` seconds (< 0: never) on
+ * ``inline_call``: what the greenlet handed back (owned), NULL with its exception.
+ * Nothing between the hide and the switch, or the switch and the show, can be
+ * interrupted here (no Python code runs): the thread's loop is back whatever the switch
+ * raised. As in Python's ``finally``, an error of the show or of the report replaces the
+ * switch's (chained to it). The one switch of inline_switch and InlineChain. */
+static PyObject *
+switch_in(State *st, PyObject *switch_, PyObject *arg, PyObject *loop, PyObject *inline_call,
+          double limit)
+{
+    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
+    long long started = guard_clock(coarse);
     if (started < 0) {
         return NULL;
     }
@@ -718,15 +754,15 @@ inline_switch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_DECREF(token);
     int reported = 0;
     if (shown == 0) {
-        long long ended = perf_ns();
+        long long ended = guard_clock(coarse);
         if (ended < 0) {
             reported = -1;
         }
         else if (limit >= 0.0 && (double)(ended - started) / 1e9 > limit) {
             PyObject *elapsed = PyFloat_FromDouble((double)(ended - started) / 1e9);
             PyObject *done = elapsed == NULL ? NULL
-                                             : PyObject_CallMethod(inline_call, "report", "O",
-                                                                   elapsed);
+                                             : PyObject_CallMethodOneArg(inline_call,
+                                                                         st->str_report, elapsed);
             Py_XDECREF(elapsed);
             reported = done == NULL ? -1 : 0;
             Py_XDECREF(done);
@@ -743,6 +779,417 @@ inline_switch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     return result;
 }
+
+/* inline_switch(switch, arg, loop, inline, threshold): _inline._switch_in_py -- the
+ * driving task switches into the inline greenlet with ``arg``, ``loop`` hidden while it
+ * runs, and reports a stretch longer than ``threshold`` seconds (None: never). What the
+ * greenlet handed back; its exception otherwise (see switch_in). */
+static PyObject *
+inline_switch(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    State *st = module_state(module);
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "inline_switch(switch, arg, loop, inline, threshold) takes 5 arguments");
+        return NULL;
+    }
+    if (check_inline_ready(st) < 0) {
+        return NULL;
+    }
+    double limit = -1.0;
+    if (args[4] != Py_None) {
+        limit = PyFloat_AsDouble(args[4]);
+        if (limit == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    return switch_in(st, args[0], args[1], args[2], args[3], limit);
+}
+
+/* set_inline_threshold(seconds): the blocking guard's threshold for InlineChain (None:
+ * off); _inline.set_inline_blocking_threshold keeps it equal to _inline._threshold. */
+static PyObject *
+set_inline_threshold(PyObject *module, PyObject *seconds)
+{
+    State *st = module_state(module);
+    double limit = -1.0;
+    if (seconds != Py_None) {
+        limit = PyFloat_AsDouble(seconds);
+        if (limit == -1.0 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (!(limit > 0.0)) {
+            PyErr_SetString(PyExc_ValueError, "set_inline_threshold(): seconds must be > 0");
+            return NULL;
+        }
+    }
+    st->threshold = limit;
+    Py_RETURN_NONE;
+}
+
+/* --- InlineChain: the driving task's awaits of one asyncio inline call ------------- *
+ * ``await chain.follow(request)`` in _inline._drive is ``await request`` -- the same
+ * yields to the task, the same values and exceptions sent and thrown in, the same
+ * exceptions out -- except what happens when ``request`` returns: its value is switched
+ * into the greenlet (switch_in, as _drive's next turn would), and if the greenlet hands
+ * back another plain coroutine, in the task's context, that one is awaited next, here.
+ * Anything else it hands back (the end of the call, a coroutine in a context of its own,
+ * anything that is not a coroutine) is the await's value, for _drive to deal with as it
+ * deals with what a switch gives it. ``request``: the coroutine awaited now (None once
+ * the await has returned, or failed in a switch). An exception out of the await came
+ * from that coroutine (or from a throw into it) unless ``in_switch``: then the switch
+ * raised it, as _drive's own switch would have. Every
+ * inner bridge call of asyncio inline code comes back this way without running any
+ * Python code of the driver. Made and used on the loop's thread, by the task only. */
+typedef struct {
+    PyObject_HEAD
+    State *state; /* the module's (the type holds the module): not a reference */
+    PyObject *switch_;  /* the greenlet's switch */
+    PyObject *loop;     /* the running loop, hidden around each switch */
+    PyObject *inline_call;
+    PyObject *green;    /* the greenlet, for its gr_context */
+    PyObject *context;  /* the task's context: the greenlet's while it waits in it */
+    PyObject *request;  /* the coroutine awaited now, or NULL */
+    char in_switch;
+    char running;
+} InlineChain;
+
+static int
+chain_traverse(InlineChain *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->switch_);
+    Py_VISIT(self->loop);
+    Py_VISIT(self->inline_call);
+    Py_VISIT(self->green);
+    Py_VISIT(self->context);
+    Py_VISIT(self->request);
+    return 0;
+}
+
+static int
+chain_clear(InlineChain *self)
+{
+    Py_CLEAR(self->switch_);
+    Py_CLEAR(self->loop);
+    Py_CLEAR(self->inline_call);
+    Py_CLEAR(self->green);
+    Py_CLEAR(self->context);
+    Py_CLEAR(self->request);
+    return 0;
+}
+
+static void
+chain_dealloc(InlineChain *self)
+{
+    PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    chain_clear(self);
+    type->tp_free((PyObject *)self);
+    Py_DECREF(type);
+}
+
+static PyObject *
+chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *switch_, *loop, *inline_call, *green, *context;
+    if (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0) {
+        PyErr_SetString(PyExc_TypeError, "InlineChain() takes no keyword arguments");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "OOOOO:InlineChain", &switch_, &loop, &inline_call, &green,
+                          &context)) {
+        return NULL;
+    }
+    State *st = state_of_type(type);
+    if (st == NULL || check_inline_ready(st) < 0) {
+        return NULL;
+    }
+    if (loop == Py_None) {
+        PyErr_SetString(PyExc_TypeError, "InlineChain(): the loop must be an asyncio loop");
+        return NULL;
+    }
+    InlineChain *self = (InlineChain *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    self->state = st;
+    self->switch_ = Py_NewRef(switch_);
+    self->loop = Py_NewRef(loop);
+    self->inline_call = Py_NewRef(inline_call);
+    self->green = Py_NewRef(green);
+    self->context = Py_NewRef(context);
+    return (PyObject *)self;
+}
+
+/* follow(request) -> self: await ``request`` next (see the type's comment). */
+static PyObject *
+chain_follow(InlineChain *self, PyObject *request)
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "InlineChain.follow(): the chain is being awaited");
+        return NULL;
+    }
+    Py_XSETREF(self->request, Py_NewRef(request));
+    self->in_switch = 0;
+    return Py_NewRef((PyObject *)self);
+}
+
+/* The value a coroutine's throw() or send() returned with, from the StopIteration it
+ * raised (owned; NULL with the error kept if the error is anything else). */
+static PyObject *
+stop_value(void)
+{
+    if (!PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        return NULL;
+    }
+    PyObject *value;
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *stop = PyErr_GetRaisedException();
+    value = PyObject_GetAttrString(stop, "value");
+    Py_DECREF(stop);
+#else
+    PyObject *type, *stop, *traceback;
+    PyErr_Fetch(&type, &stop, &traceback);
+    PyErr_NormalizeException(&type, &stop, &traceback);
+    value = stop == NULL ? Py_NewRef(Py_None) : PyObject_GetAttrString(stop, "value");
+    Py_XDECREF(type);
+    Py_XDECREF(stop);
+    Py_XDECREF(traceback);
+#endif
+    return value;
+}
+
+/* One step of the chain: ``value`` sent (or, with ``throw_args`` set, those thrown) into
+ * the coroutine awaited now, and on through the switches while the greenlet hands back
+ * plain coroutines in the task's context. PYGEN_NEXT: *result is what to yield to the
+ * task; PYGEN_RETURN: *result is the await's value; PYGEN_ERROR: raised. */
+static PySendResult
+chain_step(InlineChain *self, PyObject *value, PyObject *throw_args, PyObject **result)
+{
+    State *st = self->state;
+    *result = NULL;
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "InlineChain already executing");
+        return PYGEN_ERROR;
+    }
+    if (self->request == NULL || self->in_switch) {
+        PyErr_SetString(PyExc_RuntimeError, "InlineChain awaited without follow(request)");
+        return PYGEN_ERROR;
+    }
+    self->running = 1;
+    Py_INCREF(value);
+    PySendResult status;
+    for (;;) {
+        /* Owned for the step: the coroutine runs Python code. */
+        PyObject *request = Py_NewRef(self->request);
+        PyObject *out;
+        if (throw_args != NULL) {
+            PyObject *throw_ = PyObject_GetAttr(request, st->str_throw);
+            out = throw_ == NULL ? NULL : PyObject_Call(throw_, throw_args, NULL);
+            Py_XDECREF(throw_);
+            throw_args = NULL;
+            if (out != NULL) {
+                status = PYGEN_NEXT;
+            }
+            else {
+                out = stop_value();
+                status = out == NULL ? PYGEN_ERROR : PYGEN_RETURN;
+            }
+        }
+        else {
+            status = PyIter_Send(request, value, &out);
+        }
+        Py_DECREF(request);
+        Py_DECREF(value);
+        value = NULL;
+        if (status != PYGEN_RETURN) {
+            *result = out; /* a yield for the task (NEXT), or NULL (ERROR) */
+            break;
+        }
+        /* The coroutine returned ``out``: into the greenlet with it. Done with it: an
+         * exception from here on is not the coroutine's. */
+        Py_CLEAR(self->request);
+        self->in_switch = 1;
+        PyObject *next = switch_in(st, self->switch_, out, self->loop, self->inline_call,
+                                   st->threshold);
+        Py_DECREF(out);
+        if (next == NULL) {
+            status = PYGEN_ERROR; /* in_switch stays set: _drive tells this from the rest */
+            break;
+        }
+        self->in_switch = 0;
+        if (Py_IS_TYPE(next, &PyCoro_Type)) {
+            PyObject *context = PyObject_GetAttr(self->green, st->str_gr_context);
+            int same = context == self->context;
+            Py_XDECREF(context);
+            if (context == NULL) {
+                PyErr_Clear(); /* _drive reads it again itself, and raises what it gets */
+            }
+            if (same) {
+                self->request = next;
+                value = Py_NewRef(Py_None);
+                continue;
+            }
+        }
+        *result = next;
+        break;
+    }
+    self->running = 0;
+    return status;
+}
+
+static PySendResult
+chain_am_send(InlineChain *self, PyObject *value, PyObject **result)
+{
+    return chain_step(self, value, NULL, result);
+}
+
+/* For tp_iternext and send(): a return becomes StopIteration(value). */
+static PyObject *
+chain_result(PySendResult status, PyObject *result)
+{
+    if (status == PYGEN_RETURN) {
+        if (result == Py_None) {
+            Py_DECREF(result);
+            PyErr_SetNone(PyExc_StopIteration);
+        }
+        else {
+            /* A tuple or an exception as the value must not be taken apart. */
+            PyObject *stop = PyObject_CallOneArg(PyExc_StopIteration, result);
+            Py_DECREF(result);
+            if (stop != NULL) {
+                PyErr_SetObject(PyExc_StopIteration, stop);
+                Py_DECREF(stop);
+            }
+        }
+        return NULL;
+    }
+    return result;
+}
+
+static PyObject *
+chain_iternext(InlineChain *self)
+{
+    PyObject *result;
+    PySendResult status = chain_step(self, Py_None, NULL, &result);
+    return chain_result(status, result);
+}
+
+static PyObject *
+chain_send(InlineChain *self, PyObject *value)
+{
+    PyObject *result;
+    PySendResult status = chain_step(self, value, NULL, &result);
+    return chain_result(status, result);
+}
+
+/* throw(...) as a coroutine takes it; passed on to the coroutine awaited now (a single
+ * exception where the legacy (type, value, traceback) form carries an instance, so that
+ * 3.12+ does not warn of that form on our behalf). */
+static PyObject *
+chain_throw(InlineChain *self, PyObject *args)
+{
+    PyObject *forwarded = args;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    if (n < 1 || n > 3) {
+        PyErr_SetString(PyExc_TypeError, "throw() takes 1 to 3 arguments");
+        return NULL;
+    }
+    Py_INCREF(forwarded);
+    if (n > 1 && PyExceptionInstance_Check(PyTuple_GET_ITEM(args, 1))) {
+        PyObject *exc = PyTuple_GET_ITEM(args, 1);
+        if (n == 3 && PyTraceBack_Check(PyTuple_GET_ITEM(args, 2))
+            && PyException_SetTraceback(exc, PyTuple_GET_ITEM(args, 2)) < 0) {
+            Py_DECREF(forwarded);
+            return NULL;
+        }
+        Py_SETREF(forwarded, PyTuple_Pack(1, exc));
+        if (forwarded == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *result;
+    PySendResult status = chain_step(self, Py_None, forwarded, &result);
+    Py_DECREF(forwarded);
+    return chain_result(status, result);
+}
+
+/* close(): the coroutine awaited now is closed (its finally blocks run); _drive then
+ * ends the greenlet itself (_close_greenlet). */
+static PyObject *
+chain_close(InlineChain *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->running) {
+        PyErr_SetString(PyExc_ValueError, "InlineChain already executing");
+        return NULL;
+    }
+    if (self->request == NULL || self->in_switch) {
+        Py_RETURN_NONE;
+    }
+    PyObject *request = Py_NewRef(self->request);
+    PyObject *done = PyObject_CallMethodNoArgs(request, self->state->str_close);
+    Py_DECREF(request);
+    return done;
+}
+
+static PyObject *
+chain_await(InlineChain *self)
+{
+    return Py_NewRef((PyObject *)self);
+}
+
+static PyObject *
+chain_get_request(InlineChain *self, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(self->request == NULL ? Py_None : self->request);
+}
+
+static PyObject *
+chain_get_in_switch(InlineChain *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->in_switch);
+}
+
+static PyMethodDef chain_methods[] = {
+    {"follow", (PyCFunction)chain_follow, METH_O, "Await ``request`` next; the chain itself."},
+    {"send", (PyCFunction)chain_send, METH_O, "As a coroutine's send()."},
+    {"throw", (PyCFunction)chain_throw, METH_VARARGS, "As a coroutine's throw()."},
+    {"close", (PyCFunction)chain_close, METH_NOARGS, "Close the coroutine awaited now."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef chain_getset[] = {
+    {"request", (getter)chain_get_request, NULL, "The coroutine awaited now (None: none).",
+     NULL},
+    {"in_switch", (getter)chain_get_in_switch, NULL,
+     "True if the last exception came from a switch into the greenlet.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot chain_slots[] = {
+    {Py_tp_doc, "The driving task's awaits of one asyncio inline call (see _inline._drive)."},
+    {Py_tp_new, chain_new},
+    {Py_tp_dealloc, chain_dealloc},
+    {Py_tp_traverse, chain_traverse},
+    {Py_tp_clear, chain_clear},
+    {Py_tp_iter, PyObject_SelfIter},
+    {Py_tp_iternext, chain_iternext},
+    {Py_tp_methods, chain_methods},
+    {Py_tp_getset, chain_getset},
+    {Py_am_await, chain_await},
+#if PY_VERSION_HEX >= 0x030A0000
+    {Py_am_send, chain_am_send},
+#endif
+    {0, NULL},
+};
+
+static PyType_Spec chain_spec = {
+    .name = "synchronaut_core._speedups.InlineChain",
+    .basicsize = sizeof(InlineChain),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .slots = chain_slots,
+};
 
 /* setup_inline(set_running_loop, getcurrent, green_type, enter): inline mode is in use
  * from now on (asyncio._set_running_loop, greenlet.getcurrent, _inline._Green,
@@ -763,6 +1210,12 @@ setup_inline(PyObject *module, PyObject *args)
     if (watch_forks() < 0) {
         return NULL;
     }
+#ifdef CLOCK_MONOTONIC_COARSE
+    struct timespec resolution;
+    st->coarse_resolution = clock_getres(CLOCK_MONOTONIC_COARSE, &resolution) == 0
+                                ? (double)resolution.tv_sec + (double)resolution.tv_nsec / 1e9
+                                : 0.0;
+#endif
     Py_XSETREF(st->set_running_loop, Py_NewRef(set_loop));
     Py_XSETREF(st->getcurrent, Py_NewRef(getcurrent));
     Py_XSETREF(st->py_inline_enter, Py_NewRef(enter));
@@ -1380,6 +1833,8 @@ static PyMethodDef methods[] = {
      "Undo hide_running_loop(loop): the loop running on this thread again."},
     {"inline_switch", (PyCFunction)(void (*)(void))inline_switch, METH_FASTCALL,
      "Switch into an inline greenlet, the loop hidden meanwhile (see _inline._switch_in_py)."},
+    {"set_inline_threshold", set_inline_threshold, METH_O,
+     "The inline blocking guard's threshold for InlineChain (seconds; None: off)."},
     {"adopt", adopt, METH_O,
      "Deallocate instances of a field-less Python subclass of DirectCall with its C code."},
     {NULL, NULL, 0, NULL},
@@ -1398,7 +1853,20 @@ module_exec(PyObject *module)
         || (st->str_back = PyUnicode_InternFromString("back")) == NULL
         || (st->str_marker = PyUnicode_InternFromString("_is_coroutine_marker")) == NULL
         || (st->str_running_key = PyUnicode_InternFromString("__asyncio_running_event_loop__"))
-               == NULL) {
+               == NULL
+        || (st->str_gr_context = PyUnicode_InternFromString("gr_context")) == NULL
+        || (st->str_throw = PyUnicode_InternFromString("throw")) == NULL
+        || (st->str_close = PyUnicode_InternFromString("close")) == NULL
+        || (st->str_report = PyUnicode_InternFromString("report")) == NULL) {
+        return -1;
+    }
+    st->threshold = 0.1; /* _inline._threshold's default, until set_inline_threshold() */
+    PyObject *chain = PyType_FromModuleAndSpec(module, &chain_spec, NULL);
+    if (chain == NULL) {
+        return -1;
+    }
+    st->chain_type = (PyTypeObject *)chain; /* the state's reference */
+    if (PyModule_AddObjectRef(module, "InlineChain", chain) < 0) {
         return -1;
     }
     PyObject *type = PyType_FromModuleAndSpec(module, &direct_call_spec, NULL);
@@ -1427,6 +1895,8 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->set_running_loop);
     Py_VISIT(st->py_inline_enter);
     Py_VISIT(st->direct_call_type);
+    Py_VISIT(st->chain_type);
+    Py_VISIT(st->holder_type);
     return 0;
 }
 
@@ -1457,6 +1927,12 @@ module_clear(PyObject *module)
     Py_CLEAR(st->str_marker);
     Py_CLEAR(st->str_running_key);
     Py_CLEAR(st->direct_call_type);
+    Py_CLEAR(st->chain_type);
+    Py_CLEAR(st->holder_type);
+    Py_CLEAR(st->str_gr_context);
+    Py_CLEAR(st->str_throw);
+    Py_CLEAR(st->str_close);
+    Py_CLEAR(st->str_report);
     return 0;
 }
 

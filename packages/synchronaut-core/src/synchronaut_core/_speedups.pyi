@@ -27,6 +27,28 @@ def inline_switch(
 ) -> Any:
     """Switch into an inline greenlet with ``arg``, the loop hidden meanwhile."""
 
+def set_inline_threshold(seconds: float | None, /) -> None:
+    """The inline blocking guard's threshold for InlineChain (seconds; None: off)."""
+
+class InlineChain:
+    """The driving task's awaits of one asyncio inline call (see ``_inline._drive``)."""
+
+    #: The coroutine awaited now; None once the await returned or failed in a switch.
+    request: Any
+    #: True if the last exception out of the await came from a switch into the greenlet.
+    in_switch: bool
+    def __init__(
+        self, switch: Callable[[Any], Any], loop: Any, inline: Any, green: Any, context: Any, /
+    ) -> None: ...
+    def follow(self, request: Any, /) -> InlineChain:
+        """Await ``request`` next; the chain itself."""
+    def __await__(self) -> InlineChain: ...
+    def __iter__(self) -> InlineChain: ...
+    def __next__(self) -> Any: ...
+    def send(self, value: Any, /) -> Any: ...
+    def throw(self, *exc: Any) -> Any: ...
+    def close(self) -> None: ...
+
 def hide_running_loop(loop: Any, /) -> Any:
     """Hide this thread's running asyncio loop ``loop``; a token for show_running_loop."""
 
