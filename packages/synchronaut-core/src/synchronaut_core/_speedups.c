@@ -47,11 +47,13 @@ typedef struct {
     double coarse_resolution;
     /* asyncio's running-loop record type once recognised (3.10, 3.11; owned). */
     PyObject *holder_type;
+    /* get_running_loop is _asyncio's own (3.10, 3.11): its record may be read here. */
+    int record_readable;
     PyTypeObject *chain_type;   /* InlineChain */
     /* Made by the exec slot. */
     PyObject *str_trio, *str_sniffio, *str_thread_local, *str_name, *str_call;
     PyObject *str_inline, *str_back, *str_running_key, *str_marker;
-    PyObject *str_gr_context, *str_throw, *str_close, *str_report;
+    PyObject *str_gr_context, *str_throw, *str_close, *str_report, *str_asyncio_c;
     PyTypeObject *direct_call_type;
     /* call_any's definition and docstring, owned by this module: the function object
      * setup() makes holds the module (its __self__), so they outlive it. */
@@ -60,6 +62,9 @@ typedef struct {
 } State;
 
 static struct PyModuleDef module_def;
+
+/* running_loop_recorded(): the record cannot be read here, asyncio's call decides. */
+#define ASK_ASYNCIO 2
 
 static inline State *
 module_state(PyObject *module)
@@ -108,10 +113,17 @@ check_ready(State *st)
     return 0;
 }
 
+/* See its definition (below the running-loop record). */
+static int running_loop_recorded(State *st);
+
 /* 1 if a running asyncio loop belongs to this thread, 0 if not, -1 on error. */
 static int
 in_asyncio_loop(State *st)
 {
+    int recorded = running_loop_recorded(st);
+    if (recorded != ASK_ASYNCIO) {
+        return recorded;
+    }
     PyObject *loop = PyObject_CallNoArgs(st->get_running_loop);
     if (loop == NULL) {
         return -1;
@@ -543,6 +555,27 @@ watch_forks(void)
 #define RECORD_OF_THIS_PROCESS(holder) 1
 #endif
 
+/* Is ``holder`` asyncio's running-loop record (a PyRunningLoopHolder)? Recognised by
+ * name and size; the first type recognised is kept (by a reference of ours, so that its
+ * address cannot be reused by another type) and from then on known by a pointer
+ * compare. */
+static int
+is_loop_record(State *st, PyObject *holder)
+{
+    PyTypeObject *type = Py_TYPE(holder);
+    if ((PyObject *)type == st->holder_type) {
+        return 1;
+    }
+    if (type->tp_basicsize != (Py_ssize_t)sizeof(LoopHolder)
+        || strcmp(type->tp_name, "_RunningLoopHolder") != 0) {
+        return 0;
+    }
+    if (st->holder_type == NULL) {
+        st->holder_type = Py_NewRef((PyObject *)type);
+    }
+    return 1;
+}
+
 /* This thread's running-loop record if it holds ``current`` (borrowed) and was set in
  * this process, else NULL (an error set only if the lookup failed). No Python code
  * runs here. */
@@ -558,20 +591,7 @@ loop_holder(State *st, PyObject *current)
     if (holder == NULL) {
         return NULL;
     }
-    PyTypeObject *type = Py_TYPE(holder);
-    if ((PyObject *)type != st->holder_type) {
-        /* Recognised by name and size; the first type recognised is kept (by a
-         * reference of ours, so that its address cannot be reused by another type) and
-         * from then on known by a pointer compare. */
-        if (type->tp_basicsize != (Py_ssize_t)sizeof(LoopHolder)
-            || strcmp(type->tp_name, "_RunningLoopHolder") != 0) {
-            return NULL;
-        }
-        if (st->holder_type == NULL) {
-            st->holder_type = Py_NewRef((PyObject *)type);
-        }
-    }
-    if (((LoopHolder *)holder)->rl_loop != current
+    if (!is_loop_record(st, holder) || ((LoopHolder *)holder)->rl_loop != current
         || !RECORD_OF_THIS_PROCESS((LoopHolder *)holder)) {
         return NULL;
     }
@@ -584,6 +604,39 @@ watch_forks(void)
     return 0;
 }
 #endif
+
+/* Is an asyncio loop running on this thread? What ``_asyncio._get_running_loop()`` is
+ * None or not tells, read from its record: on 3.10 and 3.11 that call asks the kernel
+ * for the process id each time (a record set in another process is not this one's
+ * loop), a system call on every call_any made in async code -- here the id is kept
+ * and forgotten at a fork (watch_forks). 1, 0, -1 with an error set, or ASK_ASYNCIO:
+ * anything unexpected (no C asyncio, a record of a type not recognised) is asyncio's
+ * call to make. No Python code runs here. */
+static int
+running_loop_recorded(State *st)
+{
+#if PY_VERSION_HEX < 0x030C0000 && defined(HAVE_GETPID) && !defined(MS_WINDOWS)
+    if (!st->record_readable || watch_forks() < 0) {
+        return st->record_readable ? -1 : ASK_ASYNCIO;
+    }
+    PyObject *dict = PyThreadState_GetDict(); /* borrowed */
+    if (dict == NULL) {
+        return ASK_ASYNCIO;
+    }
+    PyObject *holder = PyDict_GetItemWithError(dict, st->str_running_key); /* borrowed */
+    if (holder == NULL) {
+        return PyErr_Occurred() ? -1 : 0; /* no record: asyncio's "no running loop" */
+    }
+    if (!is_loop_record(st, holder)) {
+        return ASK_ASYNCIO;
+    }
+    LoopHolder *record = (LoopHolder *)holder;
+    return record->rl_loop != Py_None && RECORD_OF_THIS_PROCESS(record);
+#else
+    (void)st;
+    return ASK_ASYNCIO;
+#endif
+}
 
 static int
 check_inline_ready(State *st)
@@ -1807,6 +1860,24 @@ setup(PyObject *module, PyObject *args)
         st->call_any_def.ml_flags = METH_FASTCALL | METH_KEYWORDS;
         st->call_any_def.ml_doc = copy;
     }
+    /* The record is read here only for _asyncio's own function (the C asyncio, whose
+     * record this file knows): anything else -- the pure-Python asyncio, a stand-in --
+     * is called. */
+    PyObject *asyncio_c = PyImport_GetModule(st->str_asyncio_c); /* new, or NULL */
+    PyObject *theirs = NULL;
+    if (asyncio_c != NULL && PyModule_CheckExact(asyncio_c)) {
+        /* (Not None: sys.modules["_asyncio"] = None blocks it, asyncio is pure.) */
+        theirs = PyObject_GetAttrString(asyncio_c, "_get_running_loop");
+        if (theirs == NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+            PyErr_Clear(); /* a module of that name without it: not the C asyncio */
+        }
+    }
+    Py_XDECREF(asyncio_c);
+    if (theirs == NULL && PyErr_Occurred()) {
+        return NULL;
+    }
+    st->record_readable = theirs != NULL && theirs == loop_fn;
+    Py_XDECREF(theirs);
     Py_XSETREF(st->get_running_loop, Py_NewRef(loop_fn));
     Py_XSETREF(st->py_call_any, Py_NewRef(fallback));
     Py_XSETREF(st->py_resolve, Py_NewRef(resolver));
@@ -1857,7 +1928,8 @@ module_exec(PyObject *module)
         || (st->str_gr_context = PyUnicode_InternFromString("gr_context")) == NULL
         || (st->str_throw = PyUnicode_InternFromString("throw")) == NULL
         || (st->str_close = PyUnicode_InternFromString("close")) == NULL
-        || (st->str_report = PyUnicode_InternFromString("report")) == NULL) {
+        || (st->str_report = PyUnicode_InternFromString("report")) == NULL
+        || (st->str_asyncio_c = PyUnicode_InternFromString("_asyncio")) == NULL) {
         return -1;
     }
     st->threshold = 0.1; /* _inline._threshold's default, until set_inline_threshold() */
@@ -1933,6 +2005,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->str_throw);
     Py_CLEAR(st->str_close);
     Py_CLEAR(st->str_report);
+    Py_CLEAR(st->str_asyncio_c);
     return 0;
 }
 
