@@ -1137,30 +1137,52 @@ chain_send(InlineChain *self, PyObject *value)
     return chain_result(status, result);
 }
 
-/* throw(...) as a coroutine takes it; passed on to the coroutine awaited now (a single
- * exception where the legacy (type, value, traceback) form carries an instance, so that
- * 3.12+ does not warn of that form on our behalf). */
+/* throw(...) as a coroutine takes it; passed on to the coroutine awaited now. The legacy
+ * (type, value[, traceback]) form is passed as the single exception it raises where that
+ * is certain, so that 3.12+ does not warn of that form on our behalf: a class with an
+ * instance of it (its traceback the one given, a fresh one without: as Python's own
+ * delegation raises it), or an instance with no separate value (its traceback kept
+ * unless one is given). Any other form -- a value to make an instance from, a
+ * mismatched class, an instance with a value, a third argument that is no traceback --
+ * goes on as given: the coroutine's throw() makes the exception, or refuses the form,
+ * in the same frame as ``await request`` would. */
 static PyObject *
 chain_throw(InlineChain *self, PyObject *args)
 {
-    PyObject *forwarded = args;
     Py_ssize_t n = PyTuple_GET_SIZE(args);
     if (n < 1 || n > 3) {
         PyErr_SetString(PyExc_TypeError, "throw() takes 1 to 3 arguments");
         return NULL;
     }
-    Py_INCREF(forwarded);
-    if (n > 1 && PyExceptionInstance_Check(PyTuple_GET_ITEM(args, 1))) {
-        PyObject *exc = PyTuple_GET_ITEM(args, 1);
-        if (n == 3 && PyTraceBack_Check(PyTuple_GET_ITEM(args, 2))
-            && PyException_SetTraceback(exc, PyTuple_GET_ITEM(args, 2)) < 0) {
-            Py_DECREF(forwarded);
-            return NULL;
+    PyObject *forwarded = NULL;
+    if (n > 1) {
+        PyObject *type = PyTuple_GET_ITEM(args, 0);
+        PyObject *value = PyTuple_GET_ITEM(args, 1);
+        PyObject *traceback = n == 3 ? PyTuple_GET_ITEM(args, 2) : Py_None;
+        PyObject *exc = NULL;
+        if (traceback == Py_None || PyTraceBack_Check(traceback)) {
+            if (PyExceptionClass_Check(type) && PyObject_TypeCheck(value, (PyTypeObject *)type)) {
+                exc = value;
+                if (PyException_SetTraceback(exc, traceback) < 0) {
+                    return NULL;
+                }
+            }
+            else if (PyExceptionInstance_Check(type) && value == Py_None) {
+                exc = type;
+                if (traceback != Py_None && PyException_SetTraceback(exc, traceback) < 0) {
+                    return NULL;
+                }
+            }
         }
-        Py_SETREF(forwarded, PyTuple_Pack(1, exc));
-        if (forwarded == NULL) {
-            return NULL;
+        if (exc != NULL) {
+            forwarded = PyTuple_Pack(1, exc);
+            if (forwarded == NULL) {
+                return NULL;
+            }
         }
+    }
+    if (forwarded == NULL) {
+        forwarded = Py_NewRef(args);
     }
     PyObject *result;
     PySendResult status = chain_step(self, Py_None, forwarded, &result);
