@@ -6,7 +6,8 @@ calls and the results list without locks: nothing is touched between two
 ``await``s by anyone else. Each worker awaits one call at a time through the core's
 ``CallOptions``: a sync function is offloaded to the executor, a coroutine runs in
 the worker task itself. So a batch never holds more tasks than workers, and at most
-one executor future per worker.
+one executor future per worker -- yet each call starts from the caller's ContextVars
+in a copy of its own, as if it had a task of its own (see ``_context``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterator
-from contextvars import Context, copy_context
+from contextvars import copy_context
 from typing import Any
 
 from ._calls import _FATAL, _Call
+from ._context import _changed, _in_copy
 from ._pending import _Pending, _Taken
 
 #: Workers a batch makes between two chances for them to run (see ``_map_asyncio``).
@@ -26,19 +28,6 @@ _READ_AHEAD = 256
 #: The first window of calls in flight of a batch without a limit (it doubles after
 #: each loop round in which no call finished; see ``_map_asyncio``).
 _FIRST_WINDOW = 64
-
-
-def _changed(start: Context) -> bool:
-    """Does the current context differ from ``start``, a copy of it taken earlier?
-
-    The same variables in both: one identity test. Otherwise the values are compared
-    with ``==``, which user objects may make raise (an array's truth value): then
-    it counts as changed.
-    """
-    try:
-        return copy_context() != start
-    except Exception:
-        return True
 
 
 def _worker_count(total: int, limit: int | None) -> int:
@@ -128,13 +117,16 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
     async def work(taken: _Taken | None) -> None:
         # One worker task: await one call, take the next one nobody has started, repeat.
         nonlocal finished, active
-        # Without a limit each call must start from the caller's ContextVars, as when
-        # every call had a task of its own: an ``async def`` runs in this task's
-        # context and a sync call's changes are written back into it, so a worker
-        # whose context a call changed takes no further call (the owner starts a
-        # fresh worker, a fresh copy of the caller's context, in its place). Contexts
-        # compare by identity first: unchanged, the test is cheap.
-        start = copy_context() if limit is None else None
+        # Each call must start from the caller's ContextVars as they were when the
+        # batch started, as when every call had a task of its own: this task's context
+        # is a copy of them (create_task, from the owner, who runs in the caller's
+        # context and changes nothing in it). A call awaited directly runs in it (an
+        # ``async def``'s changes land here, a sync call's are written back here), so
+        # once one has changed it, every further call of this worker runs in a fresh
+        # copy of ``start`` instead (see ``_context``); unchanged, the test is one
+        # identity comparison per call.
+        start = copy_context()
+        own_copy = False
         try:
             while taken is not None:
                 if errors:
@@ -144,7 +136,10 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                 index, func, args, kwargs, caller = taken
                 taken = None  # not kept while the call runs
                 try:
-                    results[index] = await caller(func, *args, **kwargs)
+                    if own_copy:
+                        results[index] = await _in_copy(start, caller, func, args, kwargs)
+                    else:
+                        results[index] = await caller(func, *args, **kwargs)
                 except asyncio.CancelledError:
                     raise  # the owner cancels us: a failure elsewhere, or its own cancellation
                 except BaseException as exc:
@@ -154,8 +149,8 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                         fail(exc)
                         return
                 finished += 1
-                if start is not None and _changed(start):
-                    return
+                if not own_copy and _changed(start):
+                    own_copy = True  # returned or raised, the call's changes stay here
                 taken = take()
         finally:
             active -= 1
@@ -259,11 +254,19 @@ class AsyncioStream:
     async def _work(self) -> None:
         assert self._ready is not None
         put = self._ready.put_nowait
+        # As in ``_map_asyncio``: this task's context is a copy of the consumer's when
+        # the iteration started (``start`` made the workers); once a call has changed
+        # it, each further call runs in a fresh copy of it (see ``_context``).
+        start = copy_context()
+        own_copy = False
         for index, (func, args, kwargs, options) in self._pending:
             if self._stopped:
                 return  # the call just taken is dropped, never started
             try:
-                outcome = await options(func, *args, **kwargs)
+                if own_copy:
+                    outcome = await _in_copy(start, options, func, args, kwargs)
+                else:
+                    outcome = await options(func, *args, **kwargs)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -275,6 +278,8 @@ class AsyncioStream:
                 self._cancel_now()
                 return
             put((index, outcome))
+            if not own_copy and _changed(start):
+                own_copy = True
 
     async def next(self) -> tuple[int, Any]:
         """The next ``(index, outcome)`` to finish (index ``_FATAL``: raise outcome)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor
+from contextvars import copy_context
 from typing import Any
 
 from synchronaut_core import CallOptions, current_async_library
@@ -31,6 +32,8 @@ def call_map(
     calling the functions one after another in this thread (an ``async def`` runs on
     synchronaut's background loop meanwhile). ``timeout`` applies to each call
     (``CallAnyTimeout``); ``executor`` runs the sync functions that are offloaded.
+    Either way each call starts from the caller's ContextVars, in a copy of its own:
+    its changes are seen neither by the other calls nor by the caller.
 
     Raises ``TypeError`` naming ``funcs[i]`` if an entry is not callable, and
     ``TypeError``/``ValueError`` for a bad ``executor``/``timeout``, before any call.
@@ -41,6 +44,11 @@ def call_map(
     options = CallOptions(timeout=timeout, executor=executor)
     library = current_async_library()
     if library is None:
-        return [options(func, *args, **kwargs) for func in checked]
+        # One after another in this thread, yet each call starts from the caller's
+        # ContextVars as they are now and its changes reach neither the next call nor
+        # the caller -- as in async code, where each runs in a copy of its own (see
+        # ``_context``), and as the calls of ``parallel_map`` do from sync code.
+        start = copy_context()
+        return [start.copy().run(options, func, *args, **kwargs) for func in checked]
     calls: list[_Call] = [(func, args, kwargs, options) for func in checked]
     return _run_batch(library, _Pending.of_checked(calls), False, None)

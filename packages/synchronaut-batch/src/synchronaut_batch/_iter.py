@@ -152,6 +152,10 @@ def parallel_iter(
     calls still pending; for a deterministic point of cancellation use
     ``with contextlib.closing(...)`` / ``async with parallel_iter(...) as it``.
 
+    Each call starts from the consumer's ContextVars as they were when the
+    iteration started, in a copy of its own, as in :func:`parallel_map`: what a call
+    sets is seen neither by the other calls nor by the consumer.
+
     ``calls`` is read in full and checked before anything starts, as in
     :func:`parallel_map` (``TypeError``/``ValueError`` naming ``calls[i]``).
     ``KeyboardInterrupt``/``SystemExit`` raised by a call end the batch: no further

@@ -92,6 +92,10 @@ def parallel_map(
       the other calls complete.
     - ``max_concurrency=N``: at most N calls are in flight (N tasks, at most N
       executor futures); the next call starts as one finishes.
+    - ContextVars: each call starts from the caller's as they were when the batch
+      started, in a copy of its own, as if it had a task of its own
+      (``asyncio.gather``): what it sets -- returned, raised or cancelled -- is seen
+      neither by the other calls nor by the caller, bounded or not, on every loop.
     - Without ``max_concurrency`` no call waits for another to finish before it
       starts. On asyncio the calls in flight are a window that starts at 64 and
       doubles after each round of the event loop in which no call finished (calls

@@ -3,7 +3,8 @@
 Like the asyncio version, every worker takes the next call not yet started and
 awaits it through the core's ``CallOptions`` (a sync function goes to a worker
 thread, a coroutine runs in the worker task), so the workers share the iterator and
-the results without locks: all of them run on the Trio thread.
+the results without locks: all of them run on the Trio thread. Each call starts from
+the caller's ContextVars in a copy of its own all the same (see ``_context``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import trio
 
 from ._calls import _FATAL, _Call
+from ._context import _changed, _in_copy
 from ._pending import _Pending, _Taken
 
 
@@ -85,6 +87,15 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
             taken = take()
             if taken is not None and (limit is None or workers < limit):
                 spawn()
+            # Each call must start from the caller's ContextVars as they were when the
+            # batch started, as when every call had a task of its own. This task's
+            # context is a copy of its spawner's, taken by start_soon before the
+            # spawner ran any call (the first worker's: the caller's, which does not
+            # change while it awaits the batch). A call awaited directly runs in it, so
+            # once one has changed it, each further call of this worker runs in a
+            # fresh copy of ``start`` instead (see ``_context``).
+            start = copy_context()
+            own_copy = False
             while taken is not None:
                 if errors:
                     # The batch failed after this worker took its call and before
@@ -92,7 +103,10 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
                     return
                 index, func, args, kwargs, options = taken
                 try:
-                    results[index] = await options(func, *args, **kwargs)
+                    if own_copy:
+                        results[index] = await _in_copy(start, options, func, args, kwargs)
+                    else:
+                        results[index] = await options(func, *args, **kwargs)
                 except trio.Cancelled:
                     raise  # our nursery (a failure elsewhere) or the caller's scope
                 except BaseException as exc:
@@ -101,6 +115,8 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
                     else:
                         fail(exc)
                         return
+                if not own_copy and _changed(start):
+                    own_copy = True  # returned or raised, the call's changes stay here
                 taken = take()
 
         spawn()
@@ -170,13 +186,21 @@ class TrioStream:
 
     async def _work(self) -> None:
         send = self._send.send_nowait
+        # As in ``_map_trio``: this task's context is a copy of the system task's, a
+        # copy of the consumer's when the iteration started; once a call has changed
+        # it, each further call runs in a fresh copy of it (see ``_context``).
+        start = copy_context()
+        own_copy = False
         for index, (func, args, kwargs, options) in self._pending:
             if self._scope.cancel_called:
                 # A fatal error or the consumer stopped the batch; Trio would deliver
                 # that only at the call's first checkpoint, so do not start it at all.
                 return
             try:
-                outcome = await options(func, *args, **kwargs)
+                if own_copy:
+                    outcome = await _in_copy(start, options, func, args, kwargs)
+                else:
+                    outcome = await options(func, *args, **kwargs)
             except trio.Cancelled:
                 raise
             except Exception as exc:
@@ -186,6 +210,8 @@ class TrioStream:
                 self._scope.cancel()
                 return
             send((index, outcome))
+            if not own_copy and _changed(start):
+                own_copy = True
 
     async def next(self) -> tuple[int, Any]:
         """The next ``(index, outcome)`` to finish (index ``_FATAL``: raise outcome)."""
