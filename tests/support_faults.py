@@ -684,7 +684,15 @@ class Injector:
         if not pending or pending[-1][1] != self._pdepth:
             return
         caller, _, info, call = pending.pop()  # the deferred call is over
-        if event == "c_return" or (event == "return" and _last_opname(frame) in _NORMAL_EXITS):
+        # Only where that call returns to: the frame making a C call, or the caller of a
+        # returning Python frame. The depth alone is thrown off by code that switches
+        # stacks (a greenlet switch made from C has no profile events of its own): a
+        # return at the same depth on another stack is not this call's, and raising
+        # there would raise where no signal can land (inside an event loop's scheduler).
+        returns_here = frame is caller if event == "c_return" else frame.f_back is caller
+        if returns_here and (
+            event == "c_return" or (event == "return" and _last_opname(frame) in _NORMAL_EXITS)
+        ):
             try:
                 self._point(caller, info, call, "after call")  # raises out of the call if chosen
             except BaseException as exc:

@@ -282,6 +282,11 @@ def test_a_loop_whose_start_is_interrupted_stops_instead_of_idling_forever(
     # the half-started loop does not stay behind, unowned, in a thread of its own.
     from synchronaut_core import _loop
 
+    # The loop factory is chosen once per process, on first use, in a thread of its own
+    # (it may import uvloop): chosen now, so that the interrupt below lands in the loop
+    # thread's start (found: run first in a worker, the test interrupted the choice).
+    _loop._get_loop_factory()
+
     class InterruptedEvent(threading.Event):
         def wait(self, timeout: float | None = None) -> bool:
             raise KeyboardInterrupt  # lands in Thread.start(), once the thread exists

@@ -74,10 +74,8 @@ steps = st.lists(
 )
 @given(plan=steps)
 def test_any_sequence_of_inner_calls_gives_each_its_own_outcome(
-    asyncio_backend: Backend, plan: list[tuple[str, int]]
+    backend: Backend, plan: list[tuple[str, int]]
 ) -> None:
-    backend = asyncio_backend
-
     def service() -> list[Any]:
         seen: list[Any] = []
         for i, (kind, which) in enumerate(plan):
@@ -181,7 +179,7 @@ def test_a_cancellation_mid_chain_raises_at_that_bridge_call(asyncio_backend: Ba
 
 
 def test_a_report_failing_at_an_inner_call_raises_there(
-    asyncio_backend: Backend, monkeypatch: pytest.MonkeyPatch
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The blocking report of the stretch that ends at the third bridge call raises:
     as from the pure driver's switch, it is raised in the inline code at that call,
@@ -212,14 +210,14 @@ def test_a_report_failing_at_an_inner_call_raises_there(
         return await call_any(service, inline=True)
 
     try:
-        assert asyncio_backend.run(main) == [0, 1, "the report failed"]
+        assert backend.run(main) == [0, 1, "the report failed"]
     finally:
         set_inline_blocking_threshold(previous)
     assert started == [0, 1]
 
 
 def test_the_threshold_changed_mid_call_applies_to_the_next_stretch(
-    asyncio_backend: Backend, caplog: pytest.LogCaptureFixture
+    backend: Backend, caplog: pytest.LogCaptureFixture
 ) -> None:
     previous = get_inline_blocking_threshold()
 
@@ -238,7 +236,7 @@ def test_the_threshold_changed_mid_call_applies_to_the_next_stretch(
 
     try:
         with caplog.at_level(logging.WARNING, logger="synchronaut"):
-            asyncio_backend.run(main)
+            backend.run(main)
     finally:
         set_inline_blocking_threshold(previous)
     reports = [r for r in caplog.records if "service" in r.getMessage()]
@@ -250,13 +248,15 @@ def test_the_threshold_changed_mid_call_applies_to_the_next_stretch(
 def test_the_chain_refuses_what_it_is_not_for() -> None:
     speedups: Any = _accelerator._speedups
     chain_type = speedups.InlineChain
-    with pytest.raises(TypeError, match="the loop must be an asyncio loop"):
-        chain_type(print, None, object(), object(), object())
+    with pytest.raises(TypeError, match="one of them"):
+        chain_type(print, None, None, object(), object(), object())
+    with pytest.raises(TypeError, match="one of them"):
+        chain_type(print, object(), object(), object(), object(), object())
     with pytest.raises(TypeError, match="no keyword arguments"):
-        chain_type(print, object(), object(), object(), object(), x=1)
+        chain_type(print, object(), None, object(), object(), object(), x=1)
     with pytest.raises(TypeError):
         chain_type(print)
-    chain = chain_type(print, object(), object(), object(), object())
+    chain = chain_type(print, object(), None, object(), object(), object())
     with pytest.raises(RuntimeError, match="without follow"):
         next(chain)
     with pytest.raises(RuntimeError, match="without follow"):
@@ -299,7 +299,7 @@ def test_the_chain_passes_the_legacy_throw_form_on_as_one_exception() -> None:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        chain = speedups.InlineChain(switched_in.append, loop, object(), object(), object())
+        chain = speedups.InlineChain(switched_in.append, loop, None, object(), object(), object())
         coro = catches()
         it = chain.follow(coro).__await__()
         future = next(it)  # the sleep's future, yielded on to the task

@@ -96,7 +96,7 @@ def _switch_in_py(
 # what ``_switch_in_py`` does, keeping asyncio's record of the running loop and swapping
 # the loop in it (on 3.10/3.11 asyncio's own call allocates a record and asks the kernel
 # for the process id each time) and reading the clock without making float objects.
-# With it, the driving task's awaits go through one ``InlineChain`` per asyncio call
+# With it, the driving task's awaits go through one ``InlineChain`` per call
 # (``await chain.follow(request)`` is ``await request``, and when the request returns
 # it switches the value in and awaits the next request itself: see _drive), so that an
 # inner bridge call runs no Python code of the driver; its blocking guard reads the
@@ -397,8 +397,8 @@ async def _drive(
     switch = green.switch
     coroutine, switch_in = CoroutineType, _switch_in
     throw = green.throw
-    # The C accelerator's awaits of this call (asyncio only; None: ``await request``).
-    chain = None if loop is None or _chain is None else _chain(switch, loop, inline, green, context)
+    # The C accelerator's awaits of this call (None: ``await request`` here).
+    chain = None if _chain is None else _chain(switch, loop, inline.local, inline, green, context)
     op: Any = switch
     arg: Any = [(inline, func, args, kwargs)]  # see _work
     request: Any = None

@@ -833,6 +833,60 @@ switch_in(State *st, PyObject *switch_, PyObject *arg, PyObject *loop, PyObject 
     return result;
 }
 
+/* switch_in for Trio: while the greenlet runs, Trio's name in sniffio's thread state
+ * (``local``) is cleared instead of a loop hidden, and put back after, as
+ * _inline._Inline.resume does it (the name read first, put back whatever the switch
+ * raised; an error putting it back or reporting replaces the switch's, chained). */
+static PyObject *
+switch_in_trio(State *st, PyObject *switch_, PyObject *arg, PyObject *local,
+               PyObject *inline_call, double limit)
+{
+    PyObject *name = PyObject_GetAttr(local, st->str_name);
+    if (name == NULL) {
+        return NULL;
+    }
+    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
+    long long started = guard_clock(coarse);
+    if (started < 0 || PyObject_SetAttr(local, st->str_name, Py_None) < 0) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    PyObject *result = PyObject_CallOneArg(switch_, arg);
+    int failed = result == NULL;
+    SavedError first;
+    if (failed) {
+        first = save_error();
+    }
+    int restored = PyObject_SetAttr(local, st->str_name, name);
+    Py_DECREF(name);
+    int reported = 0;
+    if (restored == 0) {
+        long long ended = guard_clock(coarse);
+        if (ended < 0) {
+            reported = -1;
+        }
+        else if (limit >= 0.0 && (double)(ended - started) / 1e9 > limit) {
+            PyObject *elapsed = PyFloat_FromDouble((double)(ended - started) / 1e9);
+            PyObject *done = elapsed == NULL ? NULL
+                                             : PyObject_CallMethodOneArg(inline_call,
+                                                                         st->str_report, elapsed);
+            Py_XDECREF(elapsed);
+            reported = done == NULL ? -1 : 0;
+            Py_XDECREF(done);
+        }
+    }
+    int cleanup_failed = restored < 0 || reported < 0;
+    if (failed) {
+        restore_error(first, cleanup_failed);
+        return NULL;
+    }
+    if (cleanup_failed) {
+        Py_DECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
 /* inline_switch(switch, arg, loop, inline, threshold): _inline._switch_in_py -- the
  * driving task switches into the inline greenlet with ``arg``, ``loop`` hidden while it
  * runs, and reports a stretch longer than ``threshold`` seconds (None: never). What the
@@ -880,25 +934,27 @@ set_inline_threshold(PyObject *module, PyObject *seconds)
     Py_RETURN_NONE;
 }
 
-/* --- InlineChain: the driving task's awaits of one asyncio inline call ------------- *
+/* --- InlineChain: the driving task's awaits of one inline call ---------------------- *
  * ``await chain.follow(request)`` in _inline._drive is ``await request`` -- the same
  * yields to the task, the same values and exceptions sent and thrown in, the same
  * exceptions out -- except what happens when ``request`` returns: its value is switched
- * into the greenlet (switch_in, as _drive's next turn would), and if the greenlet hands
+ * into the greenlet (switch_in, or switch_in_trio in Trio, as _drive's next turn would
+ * through _switch_in or _Inline.resume), and if the greenlet hands
  * back another plain coroutine, in the task's context, that one is awaited next, here.
  * Anything else it hands back (the end of the call, a coroutine in a context of its own,
  * anything that is not a coroutine) is the await's value, for _drive to deal with as it
  * deals with what a switch gives it. ``request``: the coroutine awaited now (None once
  * the await has returned, or failed in a switch). An exception out of the await came
  * from that coroutine (or from a throw into it) unless ``in_switch``: then the switch
- * raised it, as _drive's own switch would have. Every
- * inner bridge call of asyncio inline code comes back this way without running any
- * Python code of the driver. Made and used on the loop's thread, by the task only. */
+ * raised it, as _drive's own switch would have. Every inner bridge call of inline code
+ * comes back this way without running any Python code of the driver. Made and used on
+ * the loop's thread, by the task only. */
 typedef struct {
     PyObject_HEAD
     State *state; /* the module's (the type holds the module): not a reference */
     PyObject *switch_;  /* the greenlet's switch */
-    PyObject *loop;     /* the running loop, hidden around each switch */
+    PyObject *loop;     /* asyncio: the running loop, hidden around each switch; or None */
+    PyObject *local;    /* Trio: sniffio's thread state, its name cleared meanwhile; or None */
     PyObject *inline_call;
     PyObject *green;    /* the greenlet, for its gr_context */
     PyObject *context;  /* the task's context: the greenlet's while it waits in it */
@@ -913,6 +969,7 @@ chain_traverse(InlineChain *self, visitproc visit, void *arg)
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->switch_);
     Py_VISIT(self->loop);
+    Py_VISIT(self->local);
     Py_VISIT(self->inline_call);
     Py_VISIT(self->green);
     Py_VISIT(self->context);
@@ -925,6 +982,7 @@ chain_clear(InlineChain *self)
 {
     Py_CLEAR(self->switch_);
     Py_CLEAR(self->loop);
+    Py_CLEAR(self->local);
     Py_CLEAR(self->inline_call);
     Py_CLEAR(self->green);
     Py_CLEAR(self->context);
@@ -945,21 +1003,23 @@ chain_dealloc(InlineChain *self)
 static PyObject *
 chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *switch_, *loop, *inline_call, *green, *context;
+    PyObject *switch_, *loop, *local, *inline_call, *green, *context;
     if (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0) {
         PyErr_SetString(PyExc_TypeError, "InlineChain() takes no keyword arguments");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "OOOOO:InlineChain", &switch_, &loop, &inline_call, &green,
-                          &context)) {
+    if (!PyArg_ParseTuple(args, "OOOOOO:InlineChain", &switch_, &loop, &local, &inline_call,
+                          &green, &context)) {
         return NULL;
     }
     State *st = state_of_type(type);
     if (st == NULL || check_inline_ready(st) < 0) {
         return NULL;
     }
-    if (loop == Py_None) {
-        PyErr_SetString(PyExc_TypeError, "InlineChain(): the loop must be an asyncio loop");
+    if ((loop == Py_None) == (local == Py_None)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "InlineChain(): give an asyncio loop or sniffio's thread state, "
+                        "one of them (the other None)");
         return NULL;
     }
     InlineChain *self = (InlineChain *)type->tp_alloc(type, 0);
@@ -969,6 +1029,7 @@ chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->state = st;
     self->switch_ = Py_NewRef(switch_);
     self->loop = Py_NewRef(loop);
+    self->local = Py_NewRef(local);
     self->inline_call = Py_NewRef(inline_call);
     self->green = Py_NewRef(green);
     self->context = Py_NewRef(context);
@@ -1064,8 +1125,11 @@ chain_step(InlineChain *self, PyObject *value, PyObject *throw_args, PyObject **
          * exception from here on is not the coroutine's. */
         Py_CLEAR(self->request);
         self->in_switch = 1;
-        PyObject *next = switch_in(st, self->switch_, out, self->loop, self->inline_call,
-                                   st->threshold);
+        PyObject *next = self->loop != Py_None
+                             ? switch_in(st, self->switch_, out, self->loop, self->inline_call,
+                                         st->threshold)
+                             : switch_in_trio(st, self->switch_, out, self->local,
+                                              self->inline_call, st->threshold);
         Py_DECREF(out);
         if (next == NULL) {
             status = PYGEN_ERROR; /* in_switch stays set: _drive tells this from the rest */
@@ -1243,7 +1307,7 @@ static PyGetSetDef chain_getset[] = {
 };
 
 static PyType_Slot chain_slots[] = {
-    {Py_tp_doc, "The driving task's awaits of one asyncio inline call (see _inline._drive)."},
+    {Py_tp_doc, "The driving task's awaits of one inline call (see _inline._drive)."},
     {Py_tp_new, chain_new},
     {Py_tp_dealloc, chain_dealloc},
     {Py_tp_traverse, chain_traverse},

@@ -31,14 +31,21 @@ def set_inline_threshold(seconds: float | None, /) -> None:
     """The inline blocking guard's threshold for InlineChain (seconds; None: off)."""
 
 class InlineChain:
-    """The driving task's awaits of one asyncio inline call (see ``_inline._drive``)."""
+    """The driving task's awaits of one inline call (see ``_inline._drive``)."""
 
     #: The coroutine awaited now; None once the await returned or failed in a switch.
     request: Any
     #: True if the last exception out of the await came from a switch into the greenlet.
     in_switch: bool
     def __init__(
-        self, switch: Callable[[Any], Any], loop: Any, inline: Any, green: Any, context: Any, /
+        self,
+        switch: Callable[[Any], Any],
+        loop: Any,
+        local: Any,
+        inline: Any,
+        green: Any,
+        context: Any,
+        /,
     ) -> None: ...
     def follow(self, request: Any, /) -> InlineChain:
         """Await ``request`` next; the chain itself."""
