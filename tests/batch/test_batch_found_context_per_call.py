@@ -663,3 +663,58 @@ def test_a_call_that_gives_no_awaitable_fails_the_same_in_a_copy(
     assert all(isinstance(outcome, TypeError) for outcome in results[5:])
     assert len({str(outcome) for outcome in results[5:]}) == 1
     assert after == CALLER
+
+
+# --- calls that nest: a batch in a call, inline code ------------------------------------
+
+
+async def nested_batch(i: int) -> list[int]:
+    # The inner batch starts from this call's context: its calls see what it set.
+    SEEN.set(SEEN.get() + 1)
+    TAG.set(i)
+    inner: list[Any] = [(async_bump, (), {}, None), (sync_bump, (), {}, None)] * 3
+    values = await parallel_map(inner, max_concurrency=2)
+    assert TAG.get() == i
+    return values
+
+
+@pytest.mark.parametrize("limit", LIMITS)
+def test_a_batch_inside_a_call_starts_from_that_calls_context(
+    mode: Mode, limit: int | None
+) -> None:
+    calls: list[Any] = [(nested_batch, (i,), {}, None) for i in range(40)]
+    results, after = in_caller_context(mode, lambda: parallel_map(calls, max_concurrency=limit))
+    assert results == [[CALLER + 1] * 6] * 40
+    assert after == CALLER
+
+
+def tag_inline(i: int) -> object:
+    # Inline code (a greenlet the call's task drives): a bridge call to an async def
+    # from here is awaited by that task, in the call's context.
+    before = TAG.get()
+    TAG.set(("inline", i))
+    assert call_any(read_tag) == ("inline", i)
+    return before
+
+
+async def read_tag() -> object:
+    await checkpoint()
+    return TAG.get()
+
+
+async def calls_inline(i: int) -> tuple[int, object, object]:
+    seen = SEEN.get()
+    SEEN.set(seen + 1)
+    TAG.set(("async", i))
+    before = await call_any(tag_inline, i, inline=True)
+    await checkpoint()
+    return seen, before, TAG.get()
+
+
+@pytest.mark.parametrize("limit", LIMITS)
+def test_inline_calls_run_in_the_calls_own_context(mode: Mode, limit: int | None) -> None:
+    pytest.importorskip("greenlet")
+    calls: list[Any] = [(calls_inline, (i,), {}, None) for i in range(MANY)]
+    results, after = in_caller_context(mode, lambda: parallel_map(calls, max_concurrency=limit))
+    assert results == [(CALLER, ("async", i), ("inline", i)) for i in range(MANY)]
+    assert after == CALLER
