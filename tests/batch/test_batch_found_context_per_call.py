@@ -426,7 +426,7 @@ def _cancellable_calls(countdown: Countdown, log: list[Any], waiting: int) -> li
 
 def _check_cancelled(log: list[Any], waiting: int, cancelled: str) -> None:
     assert log.count(cancelled) == waiting
-    finals: list[Any] = sorted(entry for entry in log if type(entry) is tuple)
+    finals: list[Any] = sorted([entry for entry in log if not isinstance(entry, str)])
     assert finals == [(i, ("waiting", i), CALLER) for i in range(waiting)]
 
 
