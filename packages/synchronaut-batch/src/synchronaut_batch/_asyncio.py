@@ -255,7 +255,7 @@ class AsyncioStream:
         assert self._ready is not None
         put = self._ready.put_nowait
         # As in ``_map_asyncio``: this task's context is a copy of the consumer's when
-        # the iteration started (``start`` made the workers); once a call has changed
+        # the iteration started (``start()`` created the workers); once a call changed
         # it, each further call runs in a fresh copy of it (see ``_context``).
         start = copy_context()
         own_copy = False
