@@ -100,10 +100,13 @@ def test_an_interrupt_before_the_coroutine_is_handed_over_closes_it(
     import gc
     import warnings
 
-    from synchronaut_core import _blocking
+    from synchronaut_core import _blocking, _call
 
-    # _call and _decorator import it where the blocking paths start (see _first_use).
+    # _decorator imports it where the blocking paths start (see _first_use); _call binds
+    # it to a name of its own once (_call._machinery): patched in both places.
+    _call._machinery()  # pyright: ignore[reportPrivateUsage]
     monkeypatch.setattr(_blocking, "_block_on_coroutine", _interrupted_on_entry)
+    monkeypatch.setattr(_call, "_block_on_coroutine", _interrupted_on_entry)
     name, call = _calls()[index]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -57,16 +57,29 @@ from ._validate import _check_timeout
 # The machinery of the slower paths -- blocking on a loop (``_blocking``: the loop
 # thread, the pool, the waits), offloading, iterators, the thread-sensitive runner -- is
 # imported where those paths start (``_first_use``: whole, even under Ctrl-C), not here:
-# ``from synchronaut_core import call_any`` then costs what the classification needs,
-# and each of those paths crosses a thread (microseconds) where the check and the import
-# statement of a loaded module cost ~0.6 us. Inline mode (``_inline``, greenlet) is
-# loaded the same way when it is first asked for (``_load_inline``).
+# ``from synchronaut_core import call_any`` then costs what the classification needs.
+# Its entry points are bound to this module's names once, by ``_machinery()``: an import
+# statement in the function, even of a loaded module, costs ~0.6 us on every call (the
+# import system checks the package's spec each time), a few per cent of a blocking call.
+# Inline mode (``_inline``, greenlet) is loaded the same way when it is first asked for
+# (``_load_inline``).
 if TYPE_CHECKING:
     from . import _inline  # bound at run time by _load_inline
-    from ._async_iter import ThreadIterator
+    from ._async_iter import ThreadIterator, _thread_iterator
     from ._backends import _Backend
+    from ._blocking import (
+        _block_on_coroutine,
+        _call_in_executor_blocking,
+        _call_thread_sensitive_blocking,
+    )
     from ._inline import _Inline
-    from ._sync_iter import BlockingIterator
+    from ._sensitive import _sensitive_runner
+    from ._sync_iter import BlockingIterator, _blocking_iterator
+    from ._timed import _TimedAsyncIterator
+else:
+    # Bound by _machinery(): None until the machinery is first needed.
+    _block_on_coroutine = _call_in_executor_blocking = _call_thread_sensitive_blocking = None
+    _thread_iterator = _blocking_iterator = _TimedAsyncIterator = _sensitive_runner = None
 
 __all__ = ["CallOptions", "call_any", "call_async", "call_sync"]
 
@@ -77,6 +90,33 @@ T = TypeVar("T")
 P = ParamSpec("P")
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
 _set_running_loop = asyncio._set_running_loop  # pyright: ignore[reportPrivateUsage]
+
+_machinery_bound = False
+
+
+def _machinery() -> None:
+    """The slower paths' machinery imported (``_load_machinery``: whole, even under
+    Ctrl-C) and its entry points bound to this module's names; once, cheap after that.
+
+    Raises the ``KeyboardInterrupt`` that landed in the import, once the modules are in
+    place (the names are bound on the next call then)."""
+    global _machinery_bound, _block_on_coroutine, _call_in_executor_blocking
+    global _call_thread_sensitive_blocking, _thread_iterator, _blocking_iterator
+    global _TimedAsyncIterator, _sensitive_runner
+    if _machinery_bound:
+        return
+    _load_machinery()
+    from ._async_iter import _thread_iterator
+    from ._blocking import (
+        _block_on_coroutine,
+        _call_in_executor_blocking,
+        _call_thread_sensitive_blocking,
+    )
+    from ._sensitive import _sensitive_runner
+    from ._sync_iter import _blocking_iterator
+    from ._timed import _TimedAsyncIterator
+
+    _machinery_bound = True
 
 
 #: ``co_flags`` bits of generator functions (``_CO_ASYNC`` is tested first: a
@@ -469,13 +509,9 @@ def _iterate(
         if in_loop:
             if timeout is None:
                 return agen
-            _load_machinery()
-            from ._timed import _TimedAsyncIterator
-
+            _machinery()
             return _TimedAsyncIterator(agen, timeout, name)
-        _load_machinery()
-        from ._sync_iter import _blocking_iterator
-
+        _machinery()
         return _blocking_iterator(agen, timeout, name)
     gen = func(*args, **kwargs)
     if not in_loop or not hasattr(gen, "__next__"):
@@ -487,18 +523,14 @@ def _iterate(
             f"{name} is a generator function: it runs on a dedicated thread of its own "
             "for its whole life, and cannot be given an executor"
         )
-    _load_machinery()
-    from ._async_iter import _thread_iterator
-
+    _machinery()
     return _thread_iterator(gen, timeout, 0, options.thread_sensitive, name)
 
 
 def _offload_target(options: CallOptions) -> Any:
     if not options.thread_sensitive:
         return options.executor
-    _load_machinery()
-    from ._sensitive import _sensitive_runner
-
+    _machinery()
     return _sensitive_runner()
 
 
@@ -518,9 +550,7 @@ def _call_blocking(
     """Call ``func`` and block for its value (options already checked)."""
     timeout = options.timeout
     if is_async:
-        _load_machinery()
-        from ._blocking import _block_on_coroutine
-
+        _machinery()
         if _is_plain_async_def(func):
             # A plain ``async def``: its coroutine is made on the loop's thread, where
             # Ctrl-C never lands (see _blocking._LoopCall.start). Any other callable
@@ -548,16 +578,12 @@ def _call_blocking(
             _close_if_unstarted(coro)
             raise
     if options.thread_sensitive:
-        _load_machinery()
-        from ._blocking import _call_thread_sensitive_blocking
-
+        _machinery()
         result = _call_thread_sensitive_blocking(func, args, kwargs, timeout, _func_name(func))
     elif timeout is None and not options.force_offload:
         result = func(*args, **kwargs)
     else:
-        _load_machinery()
-        from ._blocking import _call_in_executor_blocking
-
+        _machinery()
         result = _call_in_executor_blocking(
             func, args, kwargs, timeout, options.executor, _func_name(func)
         )
@@ -566,9 +592,7 @@ def _call_blocking(
         # call): run it rather than hand back a coroutine nobody will await. (The
         # import is inside the ``try``: an interrupt there still closes ``result``.)
         try:
-            _load_machinery()
-            from ._blocking import _block_on_coroutine
-
+            _machinery()
             return _block_on_coroutine(result, timeout, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
         except BaseException:
             _close_if_unstarted(result)  # pyright: ignore[reportUnknownArgumentType]
@@ -590,9 +614,7 @@ def _run_awaitable(awaitable: Awaitable[Any], timeout: float | None, name: str) 
     """
     coro = _await(awaitable)
     try:
-        _load_machinery()
-        from ._blocking import _block_on_coroutine
-
+        _machinery()
         return _block_on_coroutine(coro, timeout, name)
     except BaseException:
         _close_if_unstarted(coro)
@@ -769,9 +791,7 @@ def _call_any_fast(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> An
             if runs is False:
                 return result
             if type(result) is CoroutineType:
-                _load_machinery()
-                from ._blocking import _block_on_coroutine
-
+                _machinery()
                 return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
         except BaseException:
             if type(result) is CoroutineType:
@@ -1095,9 +1115,7 @@ def _resolve_coroutine(result: Any, func: Callable[..., Any]) -> Any:
     ``result`` with ``_close_returned_if_unstarted``.
     """
     if type(result) is CoroutineType:
-        _load_machinery()
-        from ._blocking import _block_on_coroutine
-
+        _machinery()
         return _block_on_coroutine(result, None, _func_name(func))  # pyright: ignore[reportUnknownArgumentType]
     if _is_coroutine_type(type(result)):  # pyright: ignore[reportUnknownArgumentType]
         return _run_awaitable(result, None, _func_name(func))
