@@ -777,88 +777,16 @@ guard_is_coarse(State *st, double limit)
     return st->coarse_resolution > 0.0 && st->coarse_resolution * 10.0 <= limit;
 }
 
-/* The driving task switches into the inline greenlet (``switch_(arg)``), ``loop`` hidden
- * while it runs, and reports a stretch longer than ``limit`` seconds (< 0: never) on
- * ``inline_call``: what the greenlet handed back (owned), NULL with its exception.
- * Nothing between the hide and the switch, or the switch and the show, can be
- * interrupted here (no Python code runs): the thread's loop is back whatever the switch
- * raised. As in Python's ``finally``, an error of the show or of the report replaces the
- * switch's (chained to it). The one switch of inline_switch and InlineChain. */
+/* The end of a stretch of inline code, after the switch that ran it: ``result`` is what
+ * the switch gave (owned), or NULL with its error saved in ``*first``; ``restored`` says
+ * whether the thread's loop (or Trio's name) was put back (0, or -1 with an error set).
+ * The stretch since ``started`` is reported on ``inline_call`` if longer than ``limit``
+ * seconds (< 0: never). As in Python's ``finally``, an error of the restore or of the
+ * report replaces the switch's (chained to it). What the switch gave, or NULL. */
 static PyObject *
-switch_in(State *st, PyObject *switch_, PyObject *arg, PyObject *loop, PyObject *inline_call,
-          double limit)
+end_stretch(State *st, PyObject *result, SavedError *first, int restored,
+            PyObject *inline_call, int coarse, long long started, double limit)
 {
-    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
-    long long started = guard_clock(coarse);
-    if (started < 0) {
-        return NULL;
-    }
-    PyObject *token = hide_loop(st, loop);
-    if (token == NULL) {
-        return NULL;
-    }
-    PyObject *result = PyObject_CallOneArg(switch_, arg);
-    int failed = result == NULL;
-    SavedError first;
-    if (failed) {
-        first = save_error();
-    }
-    int shown = show_loop(st, token, loop);
-    Py_DECREF(token);
-    int reported = 0;
-    if (shown == 0) {
-        long long ended = guard_clock(coarse);
-        if (ended < 0) {
-            reported = -1;
-        }
-        else if (limit >= 0.0 && (double)(ended - started) / 1e9 > limit) {
-            PyObject *elapsed = PyFloat_FromDouble((double)(ended - started) / 1e9);
-            PyObject *done = elapsed == NULL ? NULL
-                                             : PyObject_CallMethodOneArg(inline_call,
-                                                                         st->str_report, elapsed);
-            Py_XDECREF(elapsed);
-            reported = done == NULL ? -1 : 0;
-            Py_XDECREF(done);
-        }
-    }
-    int cleanup_failed = shown < 0 || reported < 0;
-    if (failed) {
-        restore_error(first, cleanup_failed);
-        return NULL;
-    }
-    if (cleanup_failed) {
-        Py_DECREF(result);
-        return NULL;
-    }
-    return result;
-}
-
-/* switch_in for Trio: while the greenlet runs, Trio's name in sniffio's thread state
- * (``local``) is cleared instead of a loop hidden, and put back after, as
- * _inline._Inline.resume does it (the name read first, put back whatever the switch
- * raised; an error putting it back or reporting replaces the switch's, chained). */
-static PyObject *
-switch_in_trio(State *st, PyObject *switch_, PyObject *arg, PyObject *local,
-               PyObject *inline_call, double limit)
-{
-    PyObject *name = PyObject_GetAttr(local, st->str_name);
-    if (name == NULL) {
-        return NULL;
-    }
-    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
-    long long started = guard_clock(coarse);
-    if (started < 0 || PyObject_SetAttr(local, st->str_name, Py_None) < 0) {
-        Py_DECREF(name);
-        return NULL;
-    }
-    PyObject *result = PyObject_CallOneArg(switch_, arg);
-    int failed = result == NULL;
-    SavedError first;
-    if (failed) {
-        first = save_error();
-    }
-    int restored = PyObject_SetAttr(local, st->str_name, name);
-    Py_DECREF(name);
     int reported = 0;
     if (restored == 0) {
         long long ended = guard_clock(coarse);
@@ -876,8 +804,8 @@ switch_in_trio(State *st, PyObject *switch_, PyObject *arg, PyObject *local,
         }
     }
     int cleanup_failed = restored < 0 || reported < 0;
-    if (failed) {
-        restore_error(first, cleanup_failed);
+    if (result == NULL) {
+        restore_error(*first, cleanup_failed);
         return NULL;
     }
     if (cleanup_failed) {
@@ -885,6 +813,64 @@ switch_in_trio(State *st, PyObject *switch_, PyObject *arg, PyObject *local,
         return NULL;
     }
     return result;
+}
+
+/* The driving task switches into the inline greenlet (``switch_(arg)``), ``loop`` hidden
+ * while it runs, and reports a stretch longer than ``limit`` seconds (< 0: never) on
+ * ``inline_call``: what the greenlet handed back (owned), NULL with its exception.
+ * Nothing between the hide and the switch, or the switch and the show, can be
+ * interrupted here (no Python code runs): the thread's loop is back whatever the switch
+ * raised (see end_stretch for the errors). The asyncio switch of inline_switch and
+ * InlineChain. */
+static PyObject *
+switch_in(State *st, PyObject *switch_, PyObject *arg, PyObject *loop, PyObject *inline_call,
+          double limit)
+{
+    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
+    long long started = guard_clock(coarse);
+    if (started < 0) {
+        return NULL;
+    }
+    PyObject *token = hide_loop(st, loop);
+    if (token == NULL) {
+        return NULL;
+    }
+    PyObject *result = PyObject_CallOneArg(switch_, arg);
+    SavedError first;
+    if (result == NULL) {
+        first = save_error();
+    }
+    int shown = show_loop(st, token, loop);
+    Py_DECREF(token);
+    return end_stretch(st, result, &first, shown, inline_call, coarse, started, limit);
+}
+
+/* switch_in for Trio: while the greenlet runs, Trio's name in sniffio's thread state
+ * (``local``) is cleared instead of a loop hidden, and put back after, as
+ * _inline._Inline.resume does it (the name read first, put back whatever the switch
+ * raised). */
+static PyObject *
+switch_in_trio(State *st, PyObject *switch_, PyObject *arg, PyObject *local,
+               PyObject *inline_call, double limit)
+{
+    PyObject *name = PyObject_GetAttr(local, st->str_name);
+    if (name == NULL) {
+        return NULL;
+    }
+    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
+    long long started = guard_clock(coarse);
+    if (started < 0 || PyObject_SetAttr(local, st->str_name, Py_None) < 0) {
+        Py_DECREF(name);
+        return NULL;
+    }
+    PyObject *result = PyObject_CallOneArg(switch_, arg);
+    SavedError first;
+    if (result == NULL) {
+        first = save_error();
+    }
+    int restored = PyObject_SetAttr(local, st->str_name, name);
+    Py_DECREF(name);
+    return end_stretch(st, result, &first, restored, inline_call, coarse, started, limit);
 }
 
 /* inline_switch(switch, arg, loop, inline, threshold): _inline._switch_in_py -- the
