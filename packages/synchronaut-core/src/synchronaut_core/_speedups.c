@@ -20,7 +20,6 @@
 #include <Python.h>
 #include <string.h>
 #include <structmember.h>
-#include <time.h>
 
 #define CO_ASYNC_MASK (CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR)
 
@@ -42,9 +41,6 @@ typedef struct {
     /* The blocking guard's threshold in seconds (-1: off), mirrored from
      * _inline._threshold by set_inline_threshold(); read at every switch by InlineChain. */
     double threshold;
-    /* The resolution of the coarse monotonic clock in seconds, 0 if there is none
-     * (measured by setup_inline). */
-    double coarse_resolution;
     /* asyncio's running-loop record type once recognised (3.10, 3.11; owned). */
     PyObject *holder_type;
     /* get_running_loop is _asyncio's own (3.10, 3.11): its record may be read here. */
@@ -746,37 +742,6 @@ perf_ns(void)
 #endif
 }
 
-/* The clock of the blocking guard, in nanoseconds; -1 with an error set if it failed.
- * A stretch is timed against a threshold of tens of milliseconds (0.1 s by default),
- * twice per bridge call made inline: the kernel's coarse monotonic clock (read from
- * memory, its resolution the scheduler's tick: a few ms) when its resolution is a
- * tenth of the threshold or finer, the perf_counter clock (Python's, a few times
- * dearer) otherwise. ``coarse``: which one (guard_is_coarse), the same for both reads
- * of a stretch. */
-static long long
-guard_clock(int coarse)
-{
-#ifdef CLOCK_MONOTONIC_COARSE
-    if (coarse) {
-        struct timespec now;
-        if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
-            return -1;
-        }
-        return (long long)now.tv_sec * 1000000000LL + (long long)now.tv_nsec;
-    }
-#else
-    (void)coarse;
-#endif
-    return perf_ns();
-}
-
-static int
-guard_is_coarse(State *st, double limit)
-{
-    return st->coarse_resolution > 0.0 && st->coarse_resolution * 10.0 <= limit;
-}
-
 /* The end of a stretch of inline code, after the switch that ran it: ``result`` is what
  * the switch gave (owned), or NULL with its error saved in ``*first``; ``restored`` says
  * whether the thread's loop (or Trio's name) was put back (0, or -1 with an error set).
@@ -785,11 +750,11 @@ guard_is_coarse(State *st, double limit)
  * report replaces the switch's (chained to it). What the switch gave, or NULL. */
 static PyObject *
 end_stretch(State *st, PyObject *result, SavedError *first, int restored,
-            PyObject *inline_call, int coarse, long long started, double limit)
+            PyObject *inline_call, long long started, double limit)
 {
     int reported = 0;
     if (restored == 0) {
-        long long ended = guard_clock(coarse);
+        long long ended = perf_ns();
         if (ended < 0) {
             reported = -1;
         }
@@ -826,8 +791,9 @@ static PyObject *
 switch_in(State *st, PyObject *switch_, PyObject *arg, PyObject *loop, PyObject *inline_call,
           double limit)
 {
-    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
-    long long started = guard_clock(coarse);
+    /* perf_counter, as the pure driver reads it: a stretch is never measured short
+     * (the kernel's coarse clock, cheaper, is off by up to a tick: found by review). */
+    long long started = perf_ns();
     if (started < 0) {
         return NULL;
     }
@@ -842,7 +808,7 @@ switch_in(State *st, PyObject *switch_, PyObject *arg, PyObject *loop, PyObject 
     }
     int shown = show_loop(st, token, loop);
     Py_DECREF(token);
-    return end_stretch(st, result, &first, shown, inline_call, coarse, started, limit);
+    return end_stretch(st, result, &first, shown, inline_call, started, limit);
 }
 
 /* switch_in for Trio: while the greenlet runs, Trio's name in sniffio's thread state
@@ -857,8 +823,7 @@ switch_in_trio(State *st, PyObject *switch_, PyObject *arg, PyObject *local,
     if (name == NULL) {
         return NULL;
     }
-    int coarse = limit >= 0.0 && guard_is_coarse(st, limit);
-    long long started = guard_clock(coarse);
+    long long started = perf_ns();
     if (started < 0 || PyObject_SetAttr(local, st->str_name, Py_None) < 0) {
         Py_DECREF(name);
         return NULL;
@@ -870,7 +835,7 @@ switch_in_trio(State *st, PyObject *switch_, PyObject *arg, PyObject *local,
     }
     int restored = PyObject_SetAttr(local, st->str_name, name);
     Py_DECREF(name);
-    return end_stretch(st, result, &first, restored, inline_call, coarse, started, limit);
+    return end_stretch(st, result, &first, restored, inline_call, started, limit);
 }
 
 /* inline_switch(switch, arg, loop, inline, threshold): _inline._switch_in_py -- the
@@ -1335,12 +1300,6 @@ setup_inline(PyObject *module, PyObject *args)
     if (watch_forks() < 0) {
         return NULL;
     }
-#ifdef CLOCK_MONOTONIC_COARSE
-    struct timespec resolution;
-    st->coarse_resolution = clock_getres(CLOCK_MONOTONIC_COARSE, &resolution) == 0
-                                ? (double)resolution.tv_sec + (double)resolution.tv_nsec / 1e9
-                                : 0.0;
-#endif
     Py_XSETREF(st->set_running_loop, Py_NewRef(set_loop));
     Py_XSETREF(st->getcurrent, Py_NewRef(getcurrent));
     Py_XSETREF(st->py_inline_enter, Py_NewRef(enter));
