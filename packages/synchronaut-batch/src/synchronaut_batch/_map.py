@@ -117,8 +117,11 @@ def parallel_map(
     (whatever ``return_exceptions`` says) with an error naming its position, an
     exception from the iterator fails it as raised; no call after it starts (those
     before it ran, or, still waiting for a thread, were cancelled). Such an
-    iterator must not block the loop. Never more than ``max_concurrency`` tasks
-    exist; the results list is the batch's only memory that grows with it.
+    iterator must not block the loop; it runs in a copy of the caller's context of
+    its own, taken when ``parallel_map`` is called (it never sees what a call sets,
+    and what it sets reaches neither the calls nor the caller). Never more than
+    ``max_concurrency`` tasks exist; the results list is the batch's only memory
+    that grows with it.
     """
     checked_executor = _check_executor(executor)
     limit = _check_max_concurrency(max_concurrency)

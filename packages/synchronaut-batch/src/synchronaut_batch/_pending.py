@@ -11,12 +11,21 @@ naming its position, after the calls before it have started.
 Only the thread that runs the batch's workers calls :meth:`_Pending.take` (the
 caller's loop thread, Trio thread, or synchronaut's background loop for sync code),
 one worker at a time between two ``await``s, so the reading needs no lock.
+
+A lazily read iterator is the caller's code, run by whichever worker is free: read
+in that worker's context it would see the ContextVars a call of that worker set (a
+call awaited directly runs in its worker's context), and what it set itself would
+reach the calls that worker runs next. So it is read in a copy of the caller's
+context of its own, taken when the batch was made: it sees the caller's values and
+its own changes, never a call's, and its changes reach neither the calls nor the
+caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
+from contextvars import Context, copy_context
 from typing import Any, TypeAlias
 
 from ._calls import _SHAPE, _Call, _Checker, _iterate
@@ -31,12 +40,17 @@ _Taken: TypeAlias = tuple[
 class _Pending:
     """The calls of a batch not yet handed to a worker."""
 
-    __slots__ = ("_checker", "_entries", "_next")
+    __slots__ = ("_checker", "_context", "_entries", "_next")
 
-    def __init__(self, entries: Iterator[Any], checker: _Checker | None) -> None:
+    def __init__(
+        self, entries: Iterator[Any], checker: _Checker | None, context: Context | None = None
+    ) -> None:
         self._entries = entries
         # None: the entries are checked ``_Call`` tuples already (``call_map``).
         self._checker = checker
+        # Where the caller's lazy iterator runs (see the module's docstring); None for
+        # a list or tuple, whose reading runs no user code.
+        self._context = context
         self._next = 0
 
     @classmethod
@@ -51,7 +65,10 @@ class _Pending:
         if isinstance(source, (list, tuple)):
             for index, entry in enumerate(source):  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
                 checker.check(index, entry)
-        return cls(iter(source), checker)
+            return cls(iter(source), checker)
+        # Called in the caller's code, in its context: this copy is the iterator's.
+        context = copy_context()
+        return cls(context.run(iter, source), checker, context)
 
     @classmethod
     def of_checked(cls, calls: Iterable[_Call]) -> _Pending:
@@ -66,7 +83,13 @@ class _Pending:
         again here -- the same few ``isinstance`` tests -- so that a list changed while
         its batch runs cannot slip an unchecked entry in.
         """
-        entry = next(self._entries, _END)
+        context = self._context
+        if context is None:
+            entry = next(self._entries, _END)
+        else:
+            # Never entered twice: nothing here awaits, and no worker runs inside
+            # another's ``take``.
+            entry = context.run(next, self._entries, _END)
         if entry is _END:
             return None
         index = self._next
