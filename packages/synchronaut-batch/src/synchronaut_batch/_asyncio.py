@@ -34,6 +34,18 @@ def _worker_count(total: int, limit: int | None) -> int:
     return total if limit is None else min(total, limit)
 
 
+def _cancel_requested() -> bool:
+    """Has anyone asked to cancel the running task and not taken it back?
+
+    A worker's ``CancelledError`` is then a cancellation, not a call's outcome. Python
+    3.11+ counts the requests (``Task.cancelling``); on 3.10 only the batch's own
+    flags tell (every worker the batch cancels, it cancels after setting them).
+    """
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return cancelling is not None and cancelling() > 0
+
+
 async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
     """Cancel ``tasks`` and wait until every one has finished.
 
@@ -140,8 +152,19 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                         results[index] = await _in_copy(start, caller, func, args, kwargs)
                     else:
                         results[index] = await caller(func, *args, **kwargs)
-                except asyncio.CancelledError:
-                    raise  # the owner cancels us: a failure elsewhere, or its own cancellation
+                except asyncio.CancelledError as exc:
+                    if errors or stopping or _cancel_requested():
+                        raise  # the owner cancels us: a failure elsewhere, or its own cancellation
+                    # Nobody cancelled this worker: the call raised a CancelledError of
+                    # its own (it awaited a future or task that something cancelled).
+                    # Its outcome, as with a task per call (asyncio.gather): re-raised,
+                    # it would end this worker with its slot left None and -- bounded --
+                    # the calls it would have taken never run, the batch none the wiser.
+                    if return_exceptions:
+                        results[index] = exc
+                    else:
+                        fail(exc)
+                        return
                 except BaseException as exc:
                     if return_exceptions and isinstance(exc, Exception):
                         results[index] = exc
@@ -267,8 +290,14 @@ class AsyncioStream:
                     outcome = await _in_copy(start, options, func, args, kwargs)
                 else:
                     outcome = await options(func, *args, **kwargs)
-            except asyncio.CancelledError:
-                raise
+            except asyncio.CancelledError as exc:
+                if self._stopped or _cancel_requested():
+                    raise
+                # The call's own CancelledError (see ``_map_asyncio``): its outcome.
+                # Re-raised, it would end this worker and the consumer would wait
+                # for this call's outcome, and those of the calls it would have
+                # taken, forever.
+                outcome = exc
             except Exception as exc:
                 outcome = exc
             except BaseException as exc:
