@@ -8,9 +8,10 @@ which runs its function directly: no loop is visible) suspends the greenlet to t
 driving task mid-step. The driver's task then leaves its step with another task
 current ("Leaving task ... does not match the current task"), every later step of it
 is refused ("Cannot enter into task ..."), nothing wakes it, and the run hangs --
-even a timeout around the call never fires. Open: a bridge call of inline code could
-refuse (RuntimeError) when the loop's current task is not the driving task, as waits
-in a greenlet that inline code started are refused (_inline._inline_waiter).
+even a timeout around the call never fires. Now the driver refuses a coroutine handed
+over while another task is the loop's current one (``_inline._drive``; the C
+``InlineChain`` hands such a one back to it): the bridge call raises RuntimeError in that
+step, as waits in a greenlet that inline code started are refused, and the run ends.
 """
 
 from __future__ import annotations
@@ -62,11 +63,6 @@ _CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a bridge call in an eager task's first step run by inline code "
-    "suspends the driving task mid-step, which asyncio then never resumes (see module)",
-)
 def test_an_eager_task_started_by_inline_code_does_not_hang_the_loop() -> None:
     try:
         result = subprocess.run(
@@ -75,3 +71,5 @@ def test_an_eager_task_started_by_inline_code_does_not_hang_the_loop() -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("the run hung")
     assert result.stdout.startswith("ended"), result.stderr[-3000:]
+    # The eager task's inline call was refused at its bridge call, and nothing else.
+    assert result.stdout.strip() == "ended RuntimeError", (result.stdout, result.stderr[-3000:])

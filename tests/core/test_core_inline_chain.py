@@ -249,14 +249,14 @@ def test_the_chain_refuses_what_it_is_not_for() -> None:
     speedups: Any = _accelerator._speedups
     chain_type = speedups.InlineChain
     with pytest.raises(TypeError, match="one of them"):
-        chain_type(print, None, None, object(), object(), object())
+        chain_type(print, None, None, object(), object(), object(), None)
     with pytest.raises(TypeError, match="one of them"):
-        chain_type(print, object(), object(), object(), object(), object())
+        chain_type(print, object(), object(), object(), object(), object(), None)
     with pytest.raises(TypeError, match="no keyword arguments"):
-        chain_type(print, object(), None, object(), object(), object(), x=1)
+        chain_type(print, object(), None, object(), object(), object(), None, x=1)
     with pytest.raises(TypeError):
         chain_type(print)
-    chain = chain_type(print, object(), None, object(), object(), object())
+    chain = chain_type(print, object(), None, object(), object(), object(), None)
     with pytest.raises(RuntimeError, match="without follow"):
         next(chain)
     with pytest.raises(RuntimeError, match="without follow"):
@@ -299,7 +299,9 @@ def test_the_chain_passes_the_legacy_throw_form_on_as_one_exception() -> None:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        chain = speedups.InlineChain(switched_in.append, loop, None, object(), object(), object())
+        chain = speedups.InlineChain(
+            switched_in.append, loop, None, object(), object(), object(), None
+        )
         coro = catches()
         it = chain.follow(coro).__await__()
         future = next(it)  # the sleep's future, yielded on to the task

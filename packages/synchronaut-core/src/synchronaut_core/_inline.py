@@ -50,6 +50,11 @@ __all__ = ["get_inline_blocking_threshold", "set_inline_blocking_threshold"]
 _logger = logging.getLogger("synchronaut")
 _set_running_loop = asyncio._set_running_loop  # pyright: ignore[reportPrivateUsage]
 _get_running_loop = asyncio._get_running_loop  # pyright: ignore[reportPrivateUsage]
+_current_task = asyncio.current_task
+#: asyncio runs a task's first step inside the call that creates it (eager tasks, 3.12+):
+#: inline code creating one on its loop runs that step in its greenlet, with the task
+#: made the loop's current one (see _drive's check).
+_EAGER_TASKS = sys.version_info >= (3, 12)
 
 
 def _hide_loop_py(loop: object) -> None:
@@ -397,8 +402,14 @@ async def _drive(
     switch = green.switch
     coroutine, switch_in = CoroutineType, _switch_in
     throw = green.throw
+    # The task whose step this is, where another one may be current when the greenlet
+    # hands a coroutine over (an eager task's first step, run by inline code): None
+    # where none can (Trio, asyncio before 3.12).
+    task = _current_task(loop) if _EAGER_TASKS and loop is not None else None
     # The C accelerator's awaits of this call (None: ``await request`` here).
-    chain = None if _chain is None else _chain(switch, loop, inline.local, inline, green, context)
+    chain = (
+        None if _chain is None else _chain(switch, loop, inline.local, inline, green, context, task)
+    )
     op: Any = switch
     arg: Any = [(inline, func, args, kwargs)]  # see _work
     request: Any = None
@@ -423,6 +434,15 @@ async def _drive(
                     # the pool and the next call would resume it instead of starting.
                     # Refused where it switched.
                     op, arg = throw, _foreign_switch(inline, request)
+                    continue
+                if task is not None and _current_task(loop) is not task:
+                    # Handed over in the middle of another task's step: an eager task
+                    # that inline code created, whose first step (run right there, in
+                    # this greenlet, with that task current) made a bridge call. Awaited
+                    # here, it would leave this task's step with that one current, and
+                    # asyncio would never run this task again (a hang). Refused there.
+                    _close_unstarted(request)
+                    op, arg = throw, _foreign_task(inline, _current_task(loop))
                     continue
                 try:
                     if green.gr_context is not context:
@@ -490,6 +510,16 @@ def _awaited(chain: Any, request: Any) -> Any:
         if current is not None:
             return current
     return request
+
+
+def _foreign_task(inline: _Inline, other: Any) -> RuntimeError:
+    return RuntimeError(
+        f"a bridge call was made inside a step of {other!r}, which inline code of "
+        f"{inline.name} started (an eager task: its first step runs where it is created): "
+        "it cannot wait there -- the task driving the inline code would have to leave its "
+        "own step with that task current; create the task from async code, or run its "
+        "first step later (loop.call_soon)"
+    )
 
 
 def _foreign_switch(inline: _Inline, value: Any) -> RuntimeError:

@@ -38,6 +38,7 @@ typedef struct {
     PyObject *green_type;       /* _inline._Green: its ``inline`` names the call it runs */
     PyObject *set_running_loop; /* asyncio._set_running_loop */
     PyObject *py_inline_enter;  /* _inline._enter(func, args, name): an inline call's awaitable */
+    PyObject *current_task;     /* asyncio.current_task (InlineChain's check, 3.12+) */
     /* The blocking guard's threshold in seconds (-1: off), mirrored from
      * _inline._threshold by set_inline_threshold(); read at every switch by InlineChain. */
     double threshold;
@@ -910,6 +911,10 @@ typedef struct {
     PyObject *green;    /* the greenlet, for its gr_context */
     PyObject *context;  /* the task's context: the greenlet's while it waits in it */
     PyObject *request;  /* the coroutine awaited now, or NULL */
+    /* asyncio 3.12+: the driving task, which must be the loop's current one whenever
+     * the greenlet hands a coroutine over (else _drive refuses it: an eager task's
+     * first step run by inline code); None: no check. */
+    PyObject *task;
     char in_switch;
     char running;
 } InlineChain;
@@ -925,6 +930,7 @@ chain_traverse(InlineChain *self, visitproc visit, void *arg)
     Py_VISIT(self->green);
     Py_VISIT(self->context);
     Py_VISIT(self->request);
+    Py_VISIT(self->task);
     return 0;
 }
 
@@ -938,6 +944,7 @@ chain_clear(InlineChain *self)
     Py_CLEAR(self->green);
     Py_CLEAR(self->context);
     Py_CLEAR(self->request);
+    Py_CLEAR(self->task);
     return 0;
 }
 
@@ -954,13 +961,13 @@ chain_dealloc(InlineChain *self)
 static PyObject *
 chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
-    PyObject *switch_, *loop, *local, *inline_call, *green, *context;
+    PyObject *switch_, *loop, *local, *inline_call, *green, *context, *task;
     if (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0) {
         PyErr_SetString(PyExc_TypeError, "InlineChain() takes no keyword arguments");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "OOOOOO:InlineChain", &switch_, &loop, &local, &inline_call,
-                          &green, &context)) {
+    if (!PyArg_ParseTuple(args, "OOOOOOO:InlineChain", &switch_, &loop, &local, &inline_call,
+                          &green, &context, &task)) {
         return NULL;
     }
     State *st = state_of_type(type);
@@ -973,6 +980,19 @@ chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                         "one of them (the other None)");
         return NULL;
     }
+    if (task != Py_None && st->current_task == NULL) {
+        /* asyncio.current_task, for the check of each handover (loaded once). */
+        PyObject *asyncio = PyImport_ImportModule("asyncio");
+        if (asyncio == NULL) {
+            return NULL;
+        }
+        PyObject *current_task = PyObject_GetAttrString(asyncio, "current_task");
+        Py_DECREF(asyncio);
+        if (current_task == NULL) {
+            return NULL;
+        }
+        Py_XSETREF(st->current_task, current_task);
+    }
     InlineChain *self = (InlineChain *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
@@ -984,7 +1004,25 @@ chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->inline_call = Py_NewRef(inline_call);
     self->green = Py_NewRef(green);
     self->context = Py_NewRef(context);
+    self->task = Py_NewRef(task);
     return (PyObject *)self;
+}
+
+/* Is ``task`` (None: no check) the current task of ``loop``? 0 also where asking
+ * failed (the error cleared): _drive asks again itself, and raises what it gets. */
+static int
+current_task_is(State *st, PyObject *loop, PyObject *task)
+{
+    if (task == Py_None) {
+        return 1;
+    }
+    PyObject *current = PyObject_CallOneArg(st->current_task, loop);
+    if (current == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(current); /* only compared: the loop's record keeps it */
+    return current == task;
 }
 
 /* follow(request) -> self: await ``request`` next (see the type's comment). */
@@ -1087,7 +1125,7 @@ chain_step(InlineChain *self, PyObject *value, PyObject *throw_args, PyObject **
             break;
         }
         self->in_switch = 0;
-        if (Py_IS_TYPE(next, &PyCoro_Type)) {
+        if (Py_IS_TYPE(next, &PyCoro_Type) && current_task_is(st, self->loop, self->task)) {
             PyObject *context = PyObject_GetAttr(self->green, st->str_gr_context);
             int same = context == self->context;
             Py_XDECREF(context);
@@ -1997,6 +2035,7 @@ module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->green_type);
     Py_VISIT(st->set_running_loop);
     Py_VISIT(st->py_inline_enter);
+    Py_VISIT(st->current_task);
     Py_VISIT(st->direct_call_type);
     Py_VISIT(st->chain_type);
     Py_VISIT(st->holder_type);
@@ -2020,6 +2059,7 @@ module_clear(PyObject *module)
     Py_CLEAR(st->green_type);
     Py_CLEAR(st->set_running_loop);
     Py_CLEAR(st->py_inline_enter);
+    Py_CLEAR(st->current_task);
     Py_CLEAR(st->str_trio);
     Py_CLEAR(st->str_sniffio);
     Py_CLEAR(st->str_thread_local);

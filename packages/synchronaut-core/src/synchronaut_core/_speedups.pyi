@@ -45,6 +45,7 @@ class InlineChain:
         inline: Any,
         green: Any,
         context: Any,
+        task: Any,
         /,
     ) -> None: ...
     def follow(self, request: Any, /) -> InlineChain:
