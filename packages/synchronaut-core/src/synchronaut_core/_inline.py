@@ -562,8 +562,10 @@ class _InContext:
     def _step(self, op: Callable[..., Any], *args: Any) -> Any:
         me = self.me
         outer = me.gr_context
-        me.gr_context = self.context
         try:
+            # Inside the ``try``: an interrupt landing right after the swap still has the
+            # task's context put back (found by fault injection).
+            me.gr_context = self.context
             return op(*args)
         finally:
             me.gr_context = outer
