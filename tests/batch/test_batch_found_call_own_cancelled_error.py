@@ -15,11 +15,19 @@ cancellation request pending (``Task.cancelling()``, Python 3.11+); otherwise it
 the call's outcome, as with a task per call (``asyncio.gather``): in its slot with
 ``return_exceptions=True``, else the batch's failure, raised; ``parallel_iter``
 yields it.
+
+Open on Python 3.10 (strict expected failures there): it does not count cancellation
+requests, and the batch's flags alone cannot tell a call's own ``CancelledError``
+from the one ``asyncio.run`` sends every task at its end -- a worker taking that
+for an outcome started its next call, and the shutdown waited for a
+``parallel_iter`` nobody closed forever (the last test). There every
+``CancelledError`` still counts as a cancellation.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from typing import Any
 
 import pytest
@@ -28,6 +36,19 @@ from support_backends import Backend
 from synchronaut_batch import parallel_iter, parallel_map
 
 COUNT = 6
+
+#: Python 3.10 cannot tell a call's own CancelledError from a cancellation.
+OPEN_ON_310 = pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    strict=True,
+    reason="open on 3.10: no Task.cancelling(), every CancelledError ends its worker",
+)
+#: The same, for a test that waits forever there: not run.
+HANGS_ON_310 = pytest.mark.xfail(
+    sys.version_info < (3, 11),
+    run=False,
+    reason="open on 3.10: no Task.cancelling(); parallel_iter waits for the lost outcome",
+)
 
 LIMITS = [
     pytest.param(None, id="unbounded"),
@@ -53,6 +74,7 @@ def calls_with_one_self_cancelled() -> list[Any]:
     return calls
 
 
+@OPEN_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_with_return_exceptions_it_is_returned_in_its_slot(
     asyncio_backend: Backend, limit: int | None
@@ -71,6 +93,7 @@ def test_with_return_exceptions_it_is_returned_in_its_slot(
     assert [r for i, r in enumerate(results) if i != 1] == [0, 2, 3, 4, 5]
 
 
+@OPEN_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_without_return_exceptions_it_fails_the_batch(
     asyncio_backend: Backend, limit: int | None
@@ -87,6 +110,7 @@ def test_without_return_exceptions_it_fails_the_batch(
     assert asyncio_backend.run(main) == "raised"
 
 
+@OPEN_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_from_sync_code(limit: int | None) -> None:
     results = parallel_map(
@@ -98,6 +122,7 @@ def test_from_sync_code(limit: int | None) -> None:
         parallel_map(calls_with_one_self_cancelled(), max_concurrency=limit)
 
 
+@HANGS_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_parallel_iter_yields_it_and_goes_on(asyncio_backend: Backend, limit: int | None) -> None:
     async def collect() -> list[tuple[int, Any]]:
@@ -114,6 +139,7 @@ def test_parallel_iter_yields_it_and_goes_on(asyncio_backend: Backend, limit: in
     assert isinstance(items[1], asyncio.CancelledError)
 
 
+@HANGS_ON_310
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("limit", LIMITS)
 def test_parallel_iter_from_sync_code(limit: int | None) -> None:
@@ -122,6 +148,7 @@ def test_parallel_iter_from_sync_code(limit: int | None) -> None:
     assert isinstance(items[1], asyncio.CancelledError)
 
 
+@OPEN_ON_310
 def test_a_future_another_call_cancels(asyncio_backend: Backend) -> None:
     shared: dict[str, asyncio.Future[int]] = {}
 
@@ -173,3 +200,43 @@ def test_cancelling_the_batch_still_cancels_it(asyncio_backend: Backend) -> None
         return "returned"
 
     assert asyncio_backend.run(main) == "cancelled"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("limit", LIMITS)
+def test_asyncio_runs_end_cancels_a_batch_and_an_iteration_left_running(
+    limit: int | None,
+) -> None:
+    # main() returns with a batch and an iteration still running: asyncio.run cancels
+    # every task, workers included. Each is a cancellation, not a call's outcome: no
+    # worker starts its next call, and the run ends.
+    cancelled: list[int] = []
+
+    async def waits(i: int) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append(i)
+            raise
+
+    async def main() -> None:
+        calls: list[Any] = [(waits, (i,), {}, None) for i in range(COUNT)]
+        left: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(
+                parallel_map(calls, return_exceptions=return_exceptions, max_concurrency=limit)
+            )
+            for return_exceptions in (False, True)
+        ]
+        iteration = parallel_iter(calls, max_concurrency=limit)
+
+        async def consume() -> None:
+            async for _ in iteration:
+                pass
+
+        left.append(asyncio.ensure_future(consume()))
+        for _ in range(5):
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+    per_batch = COUNT if limit is None else limit
+    assert sorted(cancelled) == sorted(list(range(per_batch)) * 3)
