@@ -300,7 +300,7 @@ def test_the_chain_passes_the_legacy_throw_form_on_as_one_exception() -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         chain = speedups.InlineChain(
-            switched_in.append, loop, None, object(), object(), object(), None
+            switched_in.append, loop, None, object(), object(), object(), False
         )
         coro = catches()
         it = chain.follow(coro).__await__()

@@ -55,6 +55,10 @@ _current_task = asyncio.current_task
 #: inline code creating one on its loop runs that step in its greenlet, with the task
 #: made the loop's current one (see _drive's check).
 _EAGER_TASKS = sys.version_info >= (3, 12)
+#: _drive's ``task`` where no other task can be current at a handover (Trio, asyncio
+#: before 3.12): no check. Not None: a driver stepped outside any task (its coroutine
+#: sent to by hand from a loop callback) expects None current at each handover.
+_NO_TASK_CHECK = False
 
 
 def _hide_loop_py(loop: object) -> None:
@@ -402,10 +406,10 @@ async def _drive(
     switch = green.switch
     coroutine, switch_in = CoroutineType, _switch_in
     throw = green.throw
-    # The task whose step this is, where another one may be current when the greenlet
-    # hands a coroutine over (an eager task's first step, run by inline code): None
-    # where none can (Trio, asyncio before 3.12).
-    task = _current_task(loop) if _EAGER_TASKS and loop is not None else None
+    # The task whose step this is (None: stepped outside any task), where another one
+    # may be current when the greenlet hands a coroutine over (an eager task's first
+    # step, run by inline code): _NO_TASK_CHECK where none can (Trio, asyncio < 3.12).
+    task = _current_task(loop) if _EAGER_TASKS and loop is not None else _NO_TASK_CHECK
     # The C accelerator's awaits of this call (None: ``await request`` here).
     chain = (
         None if _chain is None else _chain(switch, loop, inline.local, inline, green, context, task)
@@ -435,7 +439,7 @@ async def _drive(
                     # Refused where it switched.
                     op, arg = throw, _foreign_switch(inline, request)
                     continue
-                if task is not None and _current_task(loop) is not task:
+                if task is not _NO_TASK_CHECK and _current_task(loop) is not task:
                     # Handed over in the middle of another task's step: an eager task
                     # that inline code created, whose first step (run right there, in
                     # this greenlet, with that task current) made a bridge call. Awaited

@@ -913,7 +913,8 @@ typedef struct {
     PyObject *request;  /* the coroutine awaited now, or NULL */
     /* asyncio 3.12+: the driving task, which must be the loop's current one whenever
      * the greenlet hands a coroutine over (else _drive refuses it: an eager task's
-     * first step run by inline code); None: no check. */
+     * first step run by inline code), None where it was stepped outside any task;
+     * False: no check (Trio, asyncio before 3.12). */
     PyObject *task;
     char in_switch;
     char running;
@@ -980,7 +981,7 @@ chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
                         "one of them (the other None)");
         return NULL;
     }
-    if (task != Py_None && st->current_task == NULL) {
+    if (task != Py_False && st->current_task == NULL) {
         /* asyncio.current_task, for the check of each handover (loaded once). */
         PyObject *asyncio = PyImport_ImportModule("asyncio");
         if (asyncio == NULL) {
@@ -1008,12 +1009,13 @@ chain_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     return (PyObject *)self;
 }
 
-/* Is ``task`` (None: no check) the current task of ``loop``? 0 also where asking
- * failed (the error cleared): _drive asks again itself, and raises what it gets. */
+/* Is ``task`` (False: no check; None: no task) the current task of ``loop``? 0 also
+ * where asking failed (the error cleared): _drive asks again itself, and raises what it
+ * gets. */
 static int
 current_task_is(State *st, PyObject *loop, PyObject *task)
 {
-    if (task == Py_None) {
+    if (task == Py_False) {
         return 1;
     }
     PyObject *current = PyObject_CallOneArg(st->current_task, loop);
