@@ -16,18 +16,17 @@ the call's outcome, as with a task per call (``asyncio.gather``): in its slot wi
 ``return_exceptions=True``, else the batch's failure, raised; ``parallel_iter``
 yields it.
 
-Open on Python 3.10 (strict expected failures there): it does not count cancellation
-requests, and the batch's flags alone cannot tell a call's own ``CancelledError``
-from the one ``asyncio.run`` sends every task at its end -- a worker taking that
-for an outcome started its next call, and the shutdown waited for a
-``parallel_iter`` nobody closed forever (the last test). There every
-``CancelledError`` still counts as a cancellation.
+On Python 3.10, which has no ``Task.cancelling()``, the workers are tasks of their
+own type that count the requests to cancel them (``_asyncio._Worker``). Before, every
+``CancelledError`` counted as a cancellation there: the batch's flags alone cannot
+tell a call's own from the one ``asyncio.run`` sends every task at its end -- a worker
+taking that for an outcome started its next call, and the shutdown waited for a
+``parallel_iter`` nobody closed forever (the last test).
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Any
 
 import pytest
@@ -36,19 +35,6 @@ from support_backends import Backend
 from synchronaut_batch import parallel_iter, parallel_map
 
 COUNT = 6
-
-#: Python 3.10 cannot tell a call's own CancelledError from a cancellation.
-OPEN_ON_310 = pytest.mark.xfail(
-    sys.version_info < (3, 11),
-    strict=True,
-    reason="open on 3.10: no Task.cancelling(), every CancelledError ends its worker",
-)
-#: The same, for a test that waits forever there: not run.
-HANGS_ON_310 = pytest.mark.xfail(
-    sys.version_info < (3, 11),
-    run=False,
-    reason="open on 3.10: no Task.cancelling(); parallel_iter waits for the lost outcome",
-)
 
 LIMITS = [
     pytest.param(None, id="unbounded"),
@@ -74,7 +60,6 @@ def calls_with_one_self_cancelled() -> list[Any]:
     return calls
 
 
-@OPEN_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_with_return_exceptions_it_is_returned_in_its_slot(
     asyncio_backend: Backend, limit: int | None
@@ -93,7 +78,6 @@ def test_with_return_exceptions_it_is_returned_in_its_slot(
     assert [r for i, r in enumerate(results) if i != 1] == [0, 2, 3, 4, 5]
 
 
-@OPEN_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_without_return_exceptions_it_fails_the_batch(
     asyncio_backend: Backend, limit: int | None
@@ -110,7 +94,6 @@ def test_without_return_exceptions_it_fails_the_batch(
     assert asyncio_backend.run(main) == "raised"
 
 
-@OPEN_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_from_sync_code(limit: int | None) -> None:
     results = parallel_map(
@@ -122,7 +105,6 @@ def test_from_sync_code(limit: int | None) -> None:
         parallel_map(calls_with_one_self_cancelled(), max_concurrency=limit)
 
 
-@HANGS_ON_310
 @pytest.mark.parametrize("limit", LIMITS)
 def test_parallel_iter_yields_it_and_goes_on(asyncio_backend: Backend, limit: int | None) -> None:
     async def collect() -> list[tuple[int, Any]]:
@@ -139,7 +121,6 @@ def test_parallel_iter_yields_it_and_goes_on(asyncio_backend: Backend, limit: in
     assert isinstance(items[1], asyncio.CancelledError)
 
 
-@HANGS_ON_310
 @pytest.mark.timeout(30)
 @pytest.mark.parametrize("limit", LIMITS)
 def test_parallel_iter_from_sync_code(limit: int | None) -> None:
@@ -148,7 +129,6 @@ def test_parallel_iter_from_sync_code(limit: int | None) -> None:
     assert isinstance(items[1], asyncio.CancelledError)
 
 
-@OPEN_ON_310
 def test_a_future_another_call_cancels(asyncio_backend: Backend) -> None:
     shared: dict[str, asyncio.Future[int]] = {}
 

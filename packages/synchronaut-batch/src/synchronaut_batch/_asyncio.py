@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import sys
+from collections.abc import Coroutine, Iterator
 from contextvars import copy_context
 from typing import Any
 
@@ -37,18 +38,53 @@ def _worker_count(total: int, limit: int | None) -> int:
 def _cancel_requested() -> bool:
     """Has anyone asked to cancel the running task and not taken it back?
 
-    A worker's ``CancelledError`` is then a cancellation, not a call's outcome. Python
-    3.11+ counts the requests (``Task.cancelling``). Python 3.10 does not, and the
-    batch's own flags cannot tell a call's own ``CancelledError`` from a cancellation
-    sent by someone else -- ``asyncio.run`` cancelling every task at its end: a worker
-    taking that for an outcome would start its next call, and with a
-    ``parallel_iter`` nobody closed the shutdown would wait for it forever. So there
-    every ``CancelledError`` counts as a cancellation, as before (a call's own then
-    ends its worker: the open limit of test_batch_found_call_own_cancelled_error).
+    A worker's ``CancelledError`` is then a cancellation, not a call's outcome (a call
+    raises one of its own when it awaits a future someone else cancelled). Python
+    3.11+ counts the requests (``Task.cancelling``); on 3.10 the workers are
+    ``_Worker`` tasks, which count them the same way. A task that counts nothing (one
+    that is not a worker) takes every ``CancelledError`` for a cancellation.
     """
     task = asyncio.current_task()
     cancelling = getattr(task, "cancelling", None)
     return cancelling is None or cancelling() > 0
+
+
+if sys.version_info < (3, 11):
+
+    class _Worker(asyncio.Task):  # type: ignore[type-arg]
+        """A worker task on Python 3.10, which has no ``Task.cancelling()``: it counts
+        the requests to cancel it (``asyncio.run`` cancelling every task at its end, the
+        batch's owner, anyone) as 3.11+ does -- without it, a worker could not tell a
+        call's own ``CancelledError`` from a cancellation (found by review: taking
+        every one for a cancellation ended the worker quietly, a result lost and
+        ``parallel_iter`` waiting for it forever). 3.10 has no ``uncancel``: the count
+        only grows."""
+
+        _requests = 0
+
+        def cancel(self, msg: Any = None) -> bool:
+            self._requests += 1
+            return super().cancel(msg)
+
+        def cancelling(self) -> int:
+            return self._requests
+
+    def _start_worker(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+    ) -> asyncio.Task[None]:
+        if loop.get_task_factory() is None:
+            return _Worker(coro, loop=loop)  # what loop.create_task makes, counting
+        # The user's factory makes the loop's tasks (tracing, instrumentation): its task
+        # type counts nothing, and every CancelledError of such a worker counts as a
+        # cancellation, as before on 3.10.
+        return loop.create_task(coro)
+
+else:
+
+    def _start_worker(
+        loop: asyncio.AbstractEventLoop, coro: Coroutine[Any, Any, None]
+    ) -> asyncio.Task[None]:
+        return loop.create_task(coro)
 
 
 async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
@@ -205,7 +241,7 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                     break
                 active += 1
                 made += 1
-                tasks.append(loop.create_task(work(taken)))
+                tasks.append(_start_worker(loop, work(taken)))
             if exhausted or errors or (limit is not None and active >= window):
                 # Bounded: the workers take the rest. Done or failed: nothing to start.
                 break
@@ -277,7 +313,7 @@ class AsyncioStream:
         for _ in range(_worker_count(len(self._calls), self._limit)):
             if self._stopped:
                 break  # eager tasks: a worker's first step, inside create_task, ended it
-            self._tasks.append(loop.create_task(self._work()))
+            self._tasks.append(_start_worker(loop, self._work()))
 
     async def _work(self) -> None:
         assert self._ready is not None
