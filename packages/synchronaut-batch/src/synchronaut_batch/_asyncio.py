@@ -57,8 +57,7 @@ if sys.version_info < (3, 11):
         batch's owner, anyone) as 3.11+ does -- without it, a worker could not tell a
         call's own ``CancelledError`` from a cancellation (found by review: taking
         every one for a cancellation ended the worker quietly, a result lost and
-        ``parallel_iter`` waiting for it forever). 3.10 has no ``uncancel``: the count
-        only grows."""
+        ``parallel_iter`` waiting for it forever). ``uncancel`` takes one back."""
 
         _requests = 0
 
@@ -67,6 +66,13 @@ if sys.version_info < (3, 11):
             return super().cancel(msg)
 
         def cancelling(self) -> int:
+            return self._requests
+
+        def uncancel(self) -> int:
+            # As 3.11+: a timeout that cancelled this task takes its request back
+            # (synchronaut's per-call timeout does on 3.10 too).
+            if self._requests > 0:
+                self._requests -= 1
             return self._requests
 
     def _start_worker(

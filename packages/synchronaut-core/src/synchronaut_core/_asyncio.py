@@ -177,3 +177,11 @@ else:
             raise
         finally:
             handle.cancel()
+            if expired:
+                # Our request to cancel this task is taken back, as 3.11's
+                # asyncio.timeout does (Task.uncancel): a task that counts them -- a
+                # batch worker, synchronaut_batch's _Worker -- would otherwise take a
+                # later call's own CancelledError for a cancellation.
+                uncancel: Callable[[], int] | None = getattr(task, "uncancel", None)
+                if uncancel is not None:
+                    uncancel()
