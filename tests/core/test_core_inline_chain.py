@@ -340,3 +340,23 @@ def test_a_foreign_switch_after_inner_calls_hands_the_driver_the_value_intact(
 
     message = backend.run(main)
     assert f"with {type(value).__name__} value {value!r}" in message
+
+
+def test_the_default_threshold_reports_a_stretch_between_inner_calls(
+    backend: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The stretch ends at an inner bridge call, which the C chain switches: its copy of
+    the threshold is the default, mirrored from _inline when that module loads."""
+    assert get_inline_blocking_threshold() == 0.1
+
+    def between() -> None:
+        call_any(returns, 1)
+        time.sleep(0.15)
+        call_any(returns, 2)
+
+    async def main() -> None:
+        await call_any(between, inline=True)
+
+    with caplog.at_level(logging.WARNING, logger="synchronaut"):
+        backend.run(main)
+    assert len([r for r in caplog.records if "between" in r.getMessage()]) == 1

@@ -137,6 +137,9 @@ _getcurrent: Any = None
 #: Inline code running longer than this between two bridge calls is reported (seconds;
 #: None: never). See ``set_inline_blocking_threshold``.
 _threshold: float | None = 0.1
+if _mirror_threshold is not None:
+    # The default lives here alone; the accelerator's InlineChain reads its copy.
+    _mirror_threshold(_threshold)
 
 
 def _require_greenlet() -> None:

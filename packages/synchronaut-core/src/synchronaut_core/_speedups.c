@@ -2003,7 +2003,7 @@ module_exec(PyObject *module)
         || (st->str_asyncio_c = PyUnicode_InternFromString("_asyncio")) == NULL) {
         return -1;
     }
-    st->threshold = 0.1; /* _inline._threshold's default, until set_inline_threshold() */
+    st->threshold = -1.0; /* off until _inline, which holds the default, mirrors it */
     PyObject *chain = PyType_FromModuleAndSpec(module, &chain_spec, NULL);
     if (chain == NULL) {
         return -1;
