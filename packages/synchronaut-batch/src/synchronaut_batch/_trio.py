@@ -75,7 +75,7 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
         def spawn() -> None:
             nonlocal workers
             workers += 1
-            nursery.start_soon(work)
+            nursery.start_soon(work)  # noqa: F821 (deleted after the nursery: see there)
 
         async def work() -> None:
             # A worker takes its first call when it first runs, not when it is
@@ -86,7 +86,7 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
             # input's length need not be known (an iterator is read as we go).
             taken = take()
             if taken is not None and (limit is None or workers < limit):
-                spawn()
+                spawn()  # noqa: F821 (deleted after the nursery: see there)
             # Each call must start from the caller's ContextVars as they were when the
             # batch started, as when every call had a task of its own. This task's
             # context is a copy of its spawner's, taken by start_soon before the
@@ -120,6 +120,10 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
                 taken = take()
 
         spawn()
+    # spawn and work name each other: a cycle, with the nursery and every closure
+    # cell, that only the cycle collector would free. Cut here, once the nursery
+    # is done with them (an error out of the block leaves it to the collector).
+    del spawn, work
     if errors:
         error = errors[0]
         errors.clear()

@@ -424,7 +424,9 @@ def _submit(executor: Executor | _JobRunner, job: _Job) -> None:
                 future = executor.submit(offer.run)
                 job.future = future
                 future.add_done_callback(offer.settle_if_not_run)
-                lender.wait._take_nested(offer)
+                wait = lender.wait
+                if wait is not None:  # (None: its wait just ended; the executor runs it)
+                    wait._take_nested(offer)
                 return
             future = executor.submit(job.run)
             job.future = future

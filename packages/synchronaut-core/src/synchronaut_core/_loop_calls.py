@@ -307,6 +307,13 @@ class _LoopCall(_Wait):
             spare.stop(timeout=0 if self.stuck or self.abandoned else 1.0)
 
     def _outcome(self) -> Any:
+        # The loop's thread is done with this call (``done``): drop its contexts,
+        # which name the call (``_target``, for the thread-sensitive window), so the
+        # call and its contexts are freed by reference counting when the caller lets
+        # go, not left to the cycle collector (six objects a call, and collections
+        # that stop every thread while they run).
+        ctx, baseline = self.ctx, self.baseline
+        del self.ctx, self.baseline
         if self.moved:
             return _MOVED
         if self.finished:
@@ -317,11 +324,11 @@ class _LoopCall(_Wait):
             # changed values with ``==``, which a value may make raise (a NumPy
             # array): then _write_back applies the changes by identity.
             try:
-                changed = self.ctx != self.baseline
+                changed = ctx != baseline
             except Exception:
                 changed = True
             if changed:
-                _write_back(self.ctx, self.baseline)
+                _write_back(ctx, baseline)
         error = self.error
         if error is not None:
             self.error = None  # no cycle: call -> error -> traceback -> this frame

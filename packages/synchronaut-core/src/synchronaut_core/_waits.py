@@ -42,7 +42,7 @@ from typing import Any
 from . import _fork
 from ._errors import CallCancelled, _timeout_error
 from ._executor import _submit_to_default
-from ._job import _Job, _JobRunner, _Offer, _submit
+from ._job import _Job, _JobRunner, _noop, _Offer, _submit
 from ._sensitive import _default_thread, _sensitive_runner, _target
 from ._thread_state import _Inbox, _Lender, _nested_in, _Slot, _state
 
@@ -323,8 +323,14 @@ class _Wait(_JobRunner):
         job = self.job
         if job is not None and job.wait is self:
             job.wait = None
-        if self.lender is not None:
-            self.lender.active = False
+        lender = self.lender
+        if lender is not None:
+            lender.active = False
+            # It outlives this wait in the contexts of the work (``_nested_in``): no
+            # link back, so this wait and what it holds are freed by reference
+            # counting (wait -> lender -> wait is a cycle). Read once by _submit,
+            # which copes with None.
+            lender.wait = None
         slot, self.slot = self.slot, None
         if slot is not None:
             slot.unblocked()
@@ -442,7 +448,13 @@ class _JobWait(_Wait):
             self.work.give_up(f"was interrupted ({type(exc).__name__})")
 
     def _outcome(self) -> Any:
-        return self.work.outcome()
+        job = self.work
+        # The job has told us (``done``): it need not again. Unhooked, so the job and
+        # this wait (job -> notify -> this wait -> job) are freed by reference
+        # counting, not left to the cycle collector. (A job re-delivered after an
+        # interrupt calls notify again: harmless either way.)
+        job.notify = _noop
+        return job.outcome()
 
 
 def _forget_after_fork() -> None:
