@@ -17,9 +17,10 @@ import contextlib
 import sys
 from collections.abc import Coroutine, Iterator
 from contextvars import copy_context
+from functools import partial
 from typing import Any
 
-from ._calls import _FATAL, _Call
+from ._calls import _FATAL, _Call, _Lost
 from ._context import _changed, _in_copy
 from ._pending import _Pending, _Taken
 
@@ -114,6 +115,15 @@ async def _cancel_and_wait(tasks: list[asyncio.Task[None]]) -> None:
         raise interrupted
 
 
+def _cancellation_of(task: asyncio.Task[None]) -> asyncio.CancelledError:
+    """The ``CancelledError`` a cancelled ``task`` ended with."""
+    try:
+        task.result()
+    except asyncio.CancelledError as exc:
+        return exc
+    return asyncio.CancelledError()  # not cancelled: never asked for (see ``ended``)
+
+
 async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | None) -> list[Any]:
     """Run the ``pending`` calls concurrently on the running loop; results in input order.
 
@@ -173,9 +183,10 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
             results.append(None)  # calls are taken in order: its index is this slot
         return taken
 
-    async def work(taken: _Taken | None) -> None:
+    async def work(taken: _Taken | None, claim: list[int]) -> None:
         # One worker task: await one call, take the next one nobody has started, repeat.
         nonlocal finished, active
+        claim.clear()  # running: from now on this task reports its own calls (see ``ended``)
         # Each call must start from the caller's ContextVars as they were when the
         # batch started, as when every call had a task of its own: this task's context
         # is a copy of them (create_task, from the owner, who runs in the caller's
@@ -200,8 +211,23 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                     else:
                         results[index] = await caller(func, *args, **kwargs)
                 except asyncio.CancelledError as exc:
-                    if errors or stopping or _cancel_requested():
+                    if errors or stopping:
                         raise  # the owner cancels us: a failure elsewhere, or its own cancellation
+                    if _cancel_requested():
+                        # Someone asked to cancel this task, yet the owner has not
+                        # stopped the batch: the owner's own cancellation on its way
+                        # (asyncio.run's end cancels every task at once), someone else's,
+                        # the call's request to cancel its own task (it got the worker
+                        # from current_task()), or a request a call left behind (one
+                        # that swallowed it, a cancel scope that never took it back:
+                        # anyio on 3.10; a user's task factory's tasks on 3.10 count
+                        # nothing). This task cannot tell which, and its count may be
+                        # stale, so it ends and hands the call's outcome to the owner,
+                        # which can tell: cancelled itself, it drops it; otherwise it is
+                        # the call's outcome, as with a task per call, and a fresh
+                        # worker takes the calls this one would have taken.
+                        lost.append((index, exc))
+                        raise
                     # Nobody cancelled this worker: the call raised a CancelledError of
                     # its own (it awaited a future or task that something cancelled).
                     # Its outcome, as with a task per call (asyncio.gather): re-raised,
@@ -225,6 +251,38 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
         finally:
             active -= 1
 
+    def ended(task: asyncio.Task[None], claim: list[int]) -> None:
+        # Every worker's done-callback, run by the loop once the task has ended: wakes
+        # the owner once no worker is left, or once one was lost. A worker cancelled
+        # before its first step (by someone other than the owner: asyncio.run's end,
+        # a call cancelling other tasks) never ran its call, nor its ``finally``: its
+        # first call's outcome is that CancelledError, as for a task per call
+        # cancelled before it started.
+        nonlocal active
+        if claim:
+            active -= 1
+            if not (errors or stopping):
+                lost.append((claim[0], _cancellation_of(task)))
+        if (lost or not active) and wake is not None and not wake.done():
+            wake.set_result(None)
+
+    def settle() -> None:
+        # In the owner (not cancelled: see ``work``): each lost worker's call ended with
+        # that CancelledError -- its outcome, or the batch's failure.
+        nonlocal finished
+        for index, exc in lost:
+            if return_exceptions:
+                results[index] = exc
+                finished += 1
+            elif not errors:
+                fail(exc)
+        lost.clear()
+
+    # The calls whose worker ended with them, each with its CancelledError (see
+    # ``work``), for the owner to settle; and the future the owner waits on for the
+    # workers (set by ``ended``).
+    lost: list[tuple[int, asyncio.CancelledError]] = []
+    wake: asyncio.Future[None] | None = None
     # Set once the owner stops waiting for the workers (it was cancelled): a worker
     # whose call swallowed the cancellation must not read and start the next entry
     # -- with an endless iterator the owner would wait for it forever.
@@ -233,6 +291,11 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
     window = _FIRST_WINDOW if limit is None else limit
     try:
         while True:
+            if lost:
+                # Never trust a worker's end to mean its calls are done: a lost
+                # worker's call gets its outcome here, and -- bounded -- the loop
+                # below starts a fresh worker in its place for the calls left.
+                settle()
             made = 0
             # At most _READ_AHEAD workers between two rounds of the loop: the calls
             # must start as the input is read, not once it is read to its end (an
@@ -247,18 +310,32 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                     break
                 active += 1
                 made += 1
-                tasks.append(_start_worker(loop, work(taken)))
-            if exhausted or errors or (limit is not None and active >= window):
-                # Bounded: the workers take the rest. Done or failed: nothing to start.
-                break
+                claim = [taken[0]]
+                task = _start_worker(loop, work(taken, claim))
+                task.add_done_callback(partial(ended, claim=claim))
+                tasks.append(task)
+            if errors:
+                break  # failed: nothing more to start; the workers are cancelled
+            if exhausted or (limit is not None and active >= window):
+                # Bounded, or nothing left to start: the workers take the rest. Wait
+                # until none is left, or one was lost (then settle it and go on).
+                if not active and not lost:
+                    break
+                if not lost:
+                    wake = loop.create_future()
+                    await wake
+                continue
             seen = finished
             await asyncio.sleep(0)
             if limit is None and finished == seen and active >= window:
                 # A round in which no call finished: the calls in flight may be waiting
                 # for ones not started yet.
                 window *= 2
-        if tasks:
-            await asyncio.wait(tasks)
+        # Failed: wait for the workers the failure cancelled (not again: a call that
+        # swallows its cancellation finishes as it chooses).
+        running = [task for task in tasks if not task.done()]
+        if running:
+            await asyncio.wait(running)
     finally:
         stopping = True
         await _cancel_and_wait(tasks)  # only does work if we were cancelled
@@ -319,9 +396,43 @@ class AsyncioStream:
         for _ in range(_worker_count(len(self._calls), self._limit)):
             if self._stopped:
                 break  # eager tasks: a worker's first step, inside create_task, ended it
-            self._tasks.append(_start_worker(loop, self._work()))
+            self._spawn(loop)
 
-    async def _work(self) -> None:
+    def _spawn(self, loop: asyncio.AbstractEventLoop) -> None:
+        claim = [True]  # emptied by the worker's first step (see ``_ended``)
+        task = _start_worker(loop, self._work(claim))
+        task.add_done_callback(partial(self._ended, claim=claim))
+        self._tasks.append(task)
+
+    def _respawn(self) -> None:
+        # On the loop, asked by the consumer (``_Lost.resume``): a worker in place of
+        # one that ended with its call, unless the batch is over meanwhile.
+        loop = self._loop
+        if not self._stopped and loop is not None:
+            self._spawn(loop)
+
+    def _respawn_soon(self) -> None:
+        # Any thread: the sync consumer reads the outcomes in its own.
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):  # closed: the batch is gone with it
+                loop.call_soon_threadsafe(self._respawn)
+
+    def _ended(self, task: asyncio.Task[None], claim: list[bool]) -> None:
+        # A worker's done-callback. One cancelled before its first step (by someone
+        # other than us: asyncio.run's end, a call cancelling other tasks) never took a
+        # call; the next call not started takes its CancelledError as its outcome (as
+        # a task per call cancelled before it started), and the consumer starts a
+        # fresh worker for the rest -- else, bounded, the calls left would never run.
+        if not claim or self._stopped or self._ready is None:
+            return
+        taken = next(self._pending, None)
+        if taken is not None:
+            lost = _Lost(taken[0], _cancellation_of(task), self._respawn_soon)
+            self._ready.put_nowait((_FATAL, lost))
+
+    async def _work(self, claim: list[bool]) -> None:
+        claim.clear()  # running: from now on this task reports its own calls
         assert self._ready is not None
         put = self._ready.put_nowait
         # As in ``_map_asyncio``: this task's context is a copy of the consumer's when
@@ -338,7 +449,13 @@ class AsyncioStream:
                 else:
                     outcome = await options(func, *args, **kwargs)
             except asyncio.CancelledError as exc:
-                if self._stopped or _cancel_requested():
+                if self._stopped:
+                    raise
+                if _cancel_requested():
+                    # Cancelled or not, this task cannot tell (see ``_map_asyncio``): it
+                    # ends, and hands the call's outcome to the consumer, which starts a
+                    # fresh worker unless it is cancelled itself (see ``_Lost``).
+                    put((_FATAL, _Lost(index, exc, self._respawn_soon)))
                     raise
                 # The call's own CancelledError (see ``_map_asyncio``): its outcome.
                 # Re-raised, it would end this worker and the consumer would wait

@@ -28,6 +28,31 @@ CallSpec: TypeAlias = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any],
 #: ``KeyboardInterrupt``/``SystemExit`` from a call, which must not pass as an outcome.
 _FATAL = -1
 
+
+class _Lost:
+    """A stream item (under index ``_FATAL``) for a call whose worker ended with it.
+
+    An asyncio worker that got a ``CancelledError`` it cannot tell from a cancellation
+    (see ``_asyncio``) ends, and queues this: the call's outcome, and how to start a
+    fresh worker in its place. Only the consumer may start it, from its own task: were
+    the worker's end the batch's own cancellation (``asyncio.run`` cancelling every
+    task at its end), the consumer is cancelled too and never reads this, so no
+    worker starts during a shutdown.
+    """
+
+    __slots__ = ("_respawn", "index", "outcome")
+
+    def __init__(self, index: int, outcome: BaseException, respawn: Callable[[], None]) -> None:
+        self.index = index
+        self.outcome = outcome
+        self._respawn = respawn  # thread-safe: a sync consumer calls it from its thread
+
+    def resume(self) -> tuple[int, BaseException]:
+        """Start the fresh worker; the call's ``(index, outcome)``."""
+        self._respawn()
+        return self.index, self.outcome
+
+
 _SHAPE = "a 4-tuple (func, args, kwargs, timeout)"
 
 

@@ -10,7 +10,15 @@ from typing import Any, Protocol
 from synchronaut_core import current_async_library, sync_iter
 
 from . import _asyncio
-from ._calls import _FATAL, CallSpec, _Call, _check_calls, _check_executor, _check_max_concurrency
+from ._calls import (
+    _FATAL,
+    CallSpec,
+    _Call,
+    _check_calls,
+    _check_executor,
+    _check_max_concurrency,
+    _Lost,
+)
 
 __all__ = ["parallel_iter"]
 
@@ -57,6 +65,11 @@ class BatchIterator:
             self._stream.start()
         index, outcome = await self._stream.next()
         if index == _FATAL:
+            if type(outcome) is _Lost:
+                # A call whose worker ended with it: its outcome; we are not cancelled
+                # (we got here), so a fresh worker may take the calls left.
+                self._remaining -= 1
+                return outcome.resume()
             # KeyboardInterrupt/SystemExit from a call: stop the rest, then raise it.
             self._remaining = 0
             await self._stream.aclose()
@@ -131,6 +144,9 @@ def _iter_sync(calls: list[_Call], limit: int | None) -> Iterator[tuple[int, Any
         for items in batches:
             for index, outcome in items:
                 if index == _FATAL:
+                    if type(outcome) is _Lost:
+                        yield outcome.resume()  # see BatchIterator.__anext__
+                        continue
                     raise outcome
                 yield index, outcome
 
