@@ -781,6 +781,13 @@ def _call_any_fast(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> An
             except BaseException:
                 _close_if_unstarted(coro)  # the switch itself failed: never started
                 raise
+        if inline_call is None and flags & CO_COROUTINE and type(func) is FunctionType:
+            # sync -> a plain ``async def``: what _dispatch and _call_blocking decide
+            # for it (the coroutine made on the loop's thread), without their tests.
+            _machinery()
+            return _block_on_coroutine(
+                functools.partial(func, *args, **kwargs), None, _func_name(func)
+            )
     elif backend is None:
         # sync -> sync: a direct call (``func(*args)`` builds no keyword dict).
         result = func(*args, **kwargs) if kwargs else func(*args)
@@ -1149,13 +1156,18 @@ _OPTION_SET = frozenset(_OPTION_NAMES)
 #: The C accelerator module when it is built and allowed, else None (decided in
 #: ``_accelerator``: the switch, free-threaded builds, a missing build).
 _speedups: Any = _accelerator._speedups
+# The entry of every call the C path hands back as well as the pure one: named as
+# the specification, for the binding errors it raises itself (no ``func``).
+_call_any_fast.__name__ = _call_any_fast.__qualname__ = "call_any"
 if _speedups is not None:
     _defaults = ", ".join(f"{name}={_call_any_py.__kwdefaults__[name]!r}" for name in _OPTION_NAMES)
-    # Same signature and docstring; only the hot paths run in C, and every call that
-    # names one of _OPTION_NAMES is handed to the Python call_any unchanged.
+    # Same signature and docstring; only the hot paths run in C, and every other call
+    # (one naming any of _OPTION_NAMES included) is handed unchanged to the pure
+    # entry, _call_any_fast, which binds options as the specification does -- not to
+    # _call_any_py, whose keyword-only defaults cost a frame more on every such call.
     call_any = _speedups.setup(  # pyright: ignore[reportConstantRedefinition]
         _get_running_loop,
-        _call_any_py,
+        _call_any_fast,
         _resolve_coroutine,
         _close_returned_if_unstarted,
         _OPTION_NAMES,
@@ -1166,7 +1178,6 @@ else:
     # The hot paths run in Python (the same paths): the entry without keyword-only
     # parameters, showing the specification's name, signature (``__wrapped__``, read
     # by inspect.signature) and docstring.
-    _call_any_fast.__name__ = _call_any_fast.__qualname__ = "call_any"
     _call_any_fast.__doc__ = _call_any_py.__doc__
     _call_any_fast.__wrapped__ = _call_any_py  # pyright: ignore[reportFunctionMemberAccess]
     call_any = _call_any_fast  # pyright: ignore[reportConstantRedefinition]

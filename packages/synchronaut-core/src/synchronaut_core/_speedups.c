@@ -27,7 +27,7 @@
 typedef struct {
     /* Installed by setup() from _call.py (strong references). */
     PyObject *get_running_loop; /* asyncio._get_running_loop */
-    PyObject *py_call_any;      /* the pure-Python call_any */
+    PyObject *py_call_any;      /* the pure entry (_call_any_fast): every call not taken here */
     PyObject *py_resolve;       /* _resolve_coroutine(result, func) */
     PyObject *py_close;         /* _close_returned_if_unstarted(result) */
     PyObject *option_names;     /* tuple of str: call_any's keyword-only parameters */
