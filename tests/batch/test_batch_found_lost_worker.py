@@ -20,7 +20,8 @@ done-callback the same way.
 The search: a hypothesis-made batch whose every call picks a behaviour (return,
 raise, sleep, a sync call, cancel its own task and raise, cancel it and swallow,
 await a cancelled future, ``anyio.move_on_after``, a per-call timeout), under
-``max_concurrency`` 1, 2, 3 or none: one outcome per call, in order for
+``max_concurrency`` 1, 2, 3 or none, with or without a task factory of the user's
+(on 3.10 its tasks count nothing): one outcome per call, in order for
 ``parallel_map``, each the one a task per call would give, and no hang (bounded by
 ``asyncio.wait_for``; from sync code by the test's timeout). The batch's own
 cancellation still stops it at once and is not taken for a call's outcome.
@@ -178,11 +179,25 @@ def mode(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def run_map(mode: str, calls: Any, return_exceptions: bool, limit: int | None) -> Any:
+def plain_task(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    return asyncio.Task(coro, loop=loop, **kwargs)  # uvloop passes context=
+
+
+def use_factory(mode: str, factory: bool) -> None:
+    # A user's task factory (tracing, instrumentation): the workers are plain tasks
+    # (on 3.10 they then count no request to cancel them). The eager backend has one.
+    if factory and mode != "asyncio+eager":
+        asyncio.get_running_loop().set_task_factory(plain_task)
+
+
+def run_map(
+    mode: str, calls: Any, return_exceptions: bool, limit: int | None, factory: bool
+) -> Any:
     if mode == "sync":
         return parallel_map(calls, return_exceptions=return_exceptions, max_concurrency=limit)
 
     async def main() -> Any:
+        use_factory(mode, factory)
         return await asyncio.wait_for(
             parallel_map(calls, return_exceptions=return_exceptions, max_concurrency=limit),
             BOUND,
@@ -191,7 +206,9 @@ def run_map(mode: str, calls: Any, return_exceptions: bool, limit: int | None) -
     return Backend(mode).run(main)
 
 
-def run_iter(mode: str, calls: list[Any], limit: int | None) -> list[tuple[int, Any]]:
+def run_iter(
+    mode: str, calls: list[Any], limit: int | None, factory: bool
+) -> list[tuple[int, Any]]:
     if mode == "sync":
         return list(parallel_iter(calls, max_concurrency=limit))
 
@@ -200,6 +217,7 @@ def run_iter(mode: str, calls: list[Any], limit: int | None) -> list[tuple[int, 
             return [item async for item in outcomes]
 
     async def main() -> list[tuple[int, Any]]:
+        use_factory(mode, factory)
         return await asyncio.wait_for(collect(), BOUND)
 
     return Backend(mode).run(main)
@@ -207,12 +225,12 @@ def run_iter(mode: str, calls: list[Any], limit: int | None) -> list[tuple[int, 
 
 @pytest.mark.timeout(300)
 @SEARCH
-@given(batch=batches, limit=limits, form=forms)
+@given(batch=batches, limit=limits, form=forms, factory=st.booleans())
 def test_parallel_map_gives_every_call_its_outcome_in_order(
-    mode: str, batch: list[str], limit: int | None, form: str
+    mode: str, batch: list[str], limit: int | None, form: str, factory: bool
 ) -> None:
     calls = build(batch)
-    results = run_map(mode, calls if form == "list" else iter(calls), True, limit)
+    results = run_map(mode, calls if form == "list" else iter(calls), True, limit, factory)
     assert len(results) == len(batch)
     for index, (behaviour, outcome) in enumerate(zip(batch, results, strict=True)):
         check_outcome(index, behaviour, outcome)
@@ -220,12 +238,12 @@ def test_parallel_map_gives_every_call_its_outcome_in_order(
 
 @pytest.mark.timeout(300)
 @SEARCH
-@given(batch=batches, limit=limits)
+@given(batch=batches, limit=limits, factory=st.booleans())
 def test_parallel_map_without_return_exceptions_fails_with_a_calls_failure(
-    mode: str, batch: list[str], limit: int | None
+    mode: str, batch: list[str], limit: int | None, factory: bool
 ) -> None:
     try:
-        results = run_map(mode, build(batch), False, limit)
+        results = run_map(mode, build(batch), False, limit, factory)
     except (
         Failure,
         CallAnyTimeout,
@@ -241,11 +259,11 @@ def test_parallel_map_without_return_exceptions_fails_with_a_calls_failure(
 
 @pytest.mark.timeout(300)
 @SEARCH
-@given(batch=batches, limit=limits)
+@given(batch=batches, limit=limits, factory=st.booleans())
 def test_parallel_iter_yields_every_call_once_with_its_outcome(
-    mode: str, batch: list[str], limit: int | None
+    mode: str, batch: list[str], limit: int | None, factory: bool
 ) -> None:
-    items = run_iter(mode, build(batch), limit)
+    items = run_iter(mode, build(batch), limit, factory)
     assert sorted(index for index, _ in items) == list(range(len(batch)))
     for index, outcome in items:
         check_outcome(index, batch[index], outcome)
