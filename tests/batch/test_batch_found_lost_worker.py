@@ -26,6 +26,10 @@ await a cancelled future, ``anyio.move_on_after``, a per-call timeout), under
 ``asyncio.wait_for``; from sync code by the test's timeout). The batch's own
 cancellation still stops it at once and is not taken for a call's outcome.
 
+Trio (the end of this file): a call that cancels the batch's own nursery, which it
+can reach through ``trio.lowlevel``, stopped every worker silently (a list cut short,
+``parallel_iter`` waiting forever); the batch now fails with a ``RuntimeError``.
+
 Still open (strict xfail): a call that requests its worker's cancellation and
 returns without awaiting leaves the request pending; it falls on the worker's next
 call, which ends with a ``CancelledError`` (a task per call would end the requesting
@@ -41,6 +45,7 @@ from typing import Any
 
 import anyio
 import pytest
+import trio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support_backends import ASYNCIO_BACKENDS, Backend
@@ -441,3 +446,71 @@ def test_a_call_that_cancels_its_worker_and_returns_keeps_it_to_itself(
     results = asyncio_backend.run(main)
     assert len(results) == 2  # holds already: nothing is lost
     assert results[1] == 1  # the next call runs as if on a task of its own
+
+
+# --- Trio: a call that cancels the batch's own nursery -----------------------------
+#
+# Found by the same review: under Trio a call's Cancelled always belongs to an
+# enclosing scope, and the only one between a call and the caller's is the batch's
+# nursery, which a call can reach (trio.lowlevel.current_task().parent_nursery).
+# Cancelling it ended every worker; the nursery caught its own Cancelled, so
+# parallel_map returned [None] for six calls and parallel_iter waited forever. No
+# call's outcome can be a Cancelled (it is its scope's), so the batch now fails
+# with a RuntimeError, as with a failure; the caller's own cancellation comes first.
+
+
+async def trio_ok(index: int) -> int:
+    await trio.lowlevel.checkpoint()
+    return index
+
+
+async def cancels_the_batch_nursery(index: int) -> int:
+    nursery = trio.lowlevel.current_task().parent_nursery
+    assert nursery is not None
+    nursery.cancel_scope.cancel()
+    await trio.lowlevel.checkpoint()
+    return index
+
+
+def trio_batch(first: Any, *args: Any) -> list[Any]:
+    return [(first, (0, *args), {}, None)] + [(trio_ok, (i,), {}, None) for i in range(1, 6)]
+
+
+@pytest.mark.parametrize("limit", [1, 3, None])
+def test_trio_a_call_cancelling_the_batch_nursery_fails_the_batch(limit: int | None) -> None:
+    async def main() -> None:
+        with trio.fail_after(5):
+            with pytest.raises(RuntimeError, match="cancelled the batch's own nursery"):
+                await parallel_map(
+                    trio_batch(cancels_the_batch_nursery),
+                    return_exceptions=True,
+                    max_concurrency=limit,
+                )
+            with pytest.raises(RuntimeError, match="cancelled the batch's own nursery"):
+                await consume()
+
+    async def consume() -> None:
+        async with parallel_iter(
+            trio_batch(cancels_the_batch_nursery), max_concurrency=limit
+        ) as outcomes:
+            async for _ in outcomes:
+                pass
+
+    trio.run(main)
+
+
+def test_trio_a_call_cancelling_the_callers_scope_cancels_the_batch() -> None:
+    # The caller handed its scope to a call: cancelling it is the caller's own
+    # cancellation of the batch, and stays one (not the RuntimeError above).
+    async def cancels(index: int, scope: trio.CancelScope) -> int:
+        scope.cancel()
+        await trio.lowlevel.checkpoint()
+        return index
+
+    async def main() -> bool:
+        with trio.CancelScope() as scope:
+            await parallel_map(trio_batch(cancels, scope), max_concurrency=1)
+            raise AssertionError("not cancelled")
+        return scope.cancelled_caught
+
+    assert trio.run(main)

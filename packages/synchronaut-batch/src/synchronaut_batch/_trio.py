@@ -42,6 +42,8 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
     # A worker found the caller's scope cancelled and took no further call: the
     # results are incomplete and must not be returned (see the end).
     cut_short = False
+    # A call ended with a Cancelled: the caller's scope, or our nursery's (see the end).
+    interrupted = False
 
     async with trio.open_nursery() as nursery:
 
@@ -84,6 +86,7 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
             # stops the batch before any later call starts). Before running that
             # call it spawns the next worker, while fewer than ``limit`` exist: the
             # input's length need not be known (an iterator is read as we go).
+            nonlocal interrupted
             taken = take()
             if taken is not None and (limit is None or workers < limit):
                 spawn()  # noqa: F821 (deleted after the nursery: see there)
@@ -108,6 +111,7 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
                     else:
                         results[index] = await options(func, *args, **kwargs)
                 except trio.Cancelled:
+                    interrupted = True
                     raise  # our nursery (a failure elsewhere) or the caller's scope
                 except BaseException as exc:
                     if return_exceptions and isinstance(exc, Exception):
@@ -131,12 +135,29 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
             raise error
         finally:
             del error
+    if (interrupted or cut_short) and nursery.cancel_scope.cancel_called:
+        # Not by us (``fail`` keeps its error first): a call cancelled the batch's own
+        # nursery, which it can reach (trio.lowlevel.current_task().parent_nursery).
+        # The nursery caught that Cancelled: the calls in flight ended with it, and no
+        # further call started. Not a call's outcome (a Cancelled is its scope's), and
+        # a list cut short must not pass for the batch's: the batch fails. The
+        # caller's own cancellation, if any, comes first.
+        await trio.lowlevel.checkpoint_if_cancelled()
+        raise _nursery_cancelled()
     if cut_short:
         # Every call in flight returned normally (one swallowed its Cancelled), so the
         # nursery raised nothing: the caller's scope is cancelled, and this checkpoint
         # raises that Cancelled rather than return a short list.
         await trio.lowlevel.checkpoint()
     return results
+
+
+def _nursery_cancelled() -> RuntimeError:
+    return RuntimeError(
+        "a call cancelled the batch's own nursery (the parent_nursery of its task), "
+        "which stops the batch like a failure: the calls in flight were cancelled "
+        "and no further call started"
+    )
 
 
 class TrioStream:
@@ -185,6 +206,11 @@ class TrioStream:
                 async with trio.open_nursery() as nursery:
                     for _ in range(_worker_count(len(self._calls), self._limit)):
                         nursery.start_soon(self._work)
+            if nursery.cancel_scope.cancel_called and not self._scope.cancel_called:
+                # A call cancelled its workers' nursery (see ``_map_trio``): they all
+                # ended, and the consumer would wait for the outcomes left forever.
+                # If it had them all already, it never reads this.
+                self._send.send_nowait((_FATAL, _nursery_cancelled()))
         finally:
             self._finished.set()
 
