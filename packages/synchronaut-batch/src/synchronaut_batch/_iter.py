@@ -160,7 +160,8 @@ def parallel_iter(
     """Run a batch like :func:`parallel_map`, yielding ``(index, outcome)`` as calls finish.
 
     ``outcome`` is the call's result, or the exception it raised (a
-    ``CallAnyTimeout`` for a per-call timeout): a failure never ends the iteration.
+    ``CallAnyTimeout`` for a per-call timeout, on asyncio a ``CancelledError`` the
+    call raised, its own cancellation included): a failure never ends the iteration.
     In sync code this returns a plain iterator (the batch runs on synchronaut's
     background loop); in asyncio or Trio code an async iterator (a
     :class:`BatchIterator`). Calls start when iteration starts; at most

@@ -90,6 +90,11 @@ def parallel_map(
       starts after the failure, under an eager task factory too.
       ``return_exceptions=True``: each ``Exception`` is returned in its position and
       the other calls complete.
+    - A ``CancelledError`` a call raises on asyncio (it awaited a cancelled future,
+      or cancelled its own task) is that call's outcome, as with a task per call;
+      one it swallowed leaves what it returned. The other calls still run. Under
+      Trio, a call that cancels the batch's own nursery fails it with
+      ``RuntimeError``.
     - ``max_concurrency=N``: at most N calls are in flight (N tasks, at most N
       executor futures); the next call starts as one finishes.
     - ContextVars: each call starts from the caller's as they were when the batch
