@@ -167,7 +167,7 @@ limits = st.sampled_from([1, 2, 3, None])
 forms = st.sampled_from(["list", "iterator"])
 
 SEARCH = settings(
-    max_examples=30,
+    max_examples=50,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
