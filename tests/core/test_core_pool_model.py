@@ -177,6 +177,8 @@ class PoolMachine(RuleBasedStateMachine):
             assert all(w.lender is None for w in workers)
             parked = [w for w in idle if w.wake.locked() and w.job is None]
             stopping = [w for w in workers if w.job is _pool._STOP]
+            # (Woken for the backlog's first job, not holding it yet: see _assign.)
+            taking = [w for w in workers if w.job is _pool._TAKE]
             # (Under the lock: a worker leaves _idle, under it, before its thread ends.)
             idle_alive = all(w.thread.is_alive() for w in idle)
         # The idle count is the workers really parked: alive, waiting on their lock,
@@ -188,7 +190,9 @@ class PoolMachine(RuleBasedStateMachine):
         assert len(idle) + len(busy) + len(stopping) == len(workers)
         assert active == len(busy)
         assert active <= self.size
-        if backlog:
+        # Each queued job has a worker coming for it: one woken for it on a slot
+        # counted for it, or the first busy worker to finish (then every slot is busy).
+        if backlog > len(taking):
             assert active == self.size, "work queued while a slot is free"
             assert not idle, "work queued while a worker idles"
 

@@ -140,6 +140,9 @@ def default_worker_count() -> int:
 #: ``Thread.start()`` failed or was interrupted).
 _STOP: Any = object()
 _RETRACTED: Any = object()
+#: Handed to a worker woken for the backlog's first job (see ``_assign``): it takes
+#: that job itself, unless a worker that finished first took it.
+_TAKE: Any = object()
 
 
 class _Worker:
@@ -274,16 +277,37 @@ class WorkerPool(Executor):
         # Under the lock: ``job`` takes a slot -- one of ours, or ``lender``'s.
         idle = self._idle
         if idle:
-            # Hand it to the worker parked last. No call comes before the release,
-            # so an interrupt cannot split the handoff.
+            if lender is None:
+                # Not bound to the worker woken for it: the job goes to the back of
+                # the backlog, and the worker parked last is woken to take the first
+                # job there -- unless a busy worker finishing first takes it. A woken
+                # thread may wait milliseconds for the GIL on a loaded server; a job
+                # bound to it waited as long while jobs queued after it ran on the
+                # workers that came free (twice the tail latency of the standard
+                # library's pool, whose workers share one queue). The slot is counted
+                # now (the woken worker gives it back if it finds nothing).
+                entry = _Queued(job)
+                worker = idle[-1]
+                del idle[-1]
+                worker.job = _TAKE
+                self._active += 1
+                # No call comes before the release, so an interrupt cannot split
+                # the wake-up; the job is queued after it, still under the lock (the
+                # woken worker cannot look before). A Ctrl-C right after the release
+                # leaves the job out: the worker finds nothing and parks again, and
+                # the interrupted submit never ran its job (see ``submit``).
+                worker.wake.release()
+                self._backlog.append(entry)
+                self._queued += 1
+                return
+            # A lent slot: the job is for this worker (the slot is lent to it).
+            # No call comes before the release, so an interrupt cannot split the
+            # handoff.
             worker = idle[-1]
             del idle[-1]
             worker.job = job
             worker.lender = lender
-            if lender is None:
-                self._active += 1
-            else:
-                lender.in_use += 1
+            lender.in_use += 1
             worker.wake.release()
             return
         self._start_worker(job, lender)
@@ -427,25 +451,44 @@ class WorkerPool(Executor):
                 self._leave(worker)
                 return None
             self._idle.append(worker)
-        # Parked: a submitter (or shutdown) hands us a job and releases ``wake``.
         timeout = -1 if self._idle_timeout is None else self._idle_timeout
-        if not worker.wake.acquire(timeout=timeout):
+        while True:
+            # Parked: a submitter (or shutdown) hands us a job and releases ``wake``.
+            if not worker.wake.acquire(timeout=timeout):
+                with self._lock:
+                    if worker in self._idle:
+                        # Nobody picked us: leave. (A submitter that picks us removes
+                        # us from _idle under the lock first, so none can now.)
+                        self._leave(worker)
+                        return None
+                # Picked just as we timed out: the job is ours, and ``wake`` was
+                # released under the lock, so this returns at once.
+                worker.wake.acquire()
+            job = worker.job
+            if job is _STOP:
+                with self._lock:
+                    worker.job = None
+                    self._leave(worker)
+                return None
+            if job is not _TAKE:
+                return job  # for the slot lent to us (see _assign)
+            # Woken for the first job of the backlog, on the slot counted for it.
             with self._lock:
-                if worker in self._idle:
-                    # Nobody picked us: leave. (A submitter that picks us removes us
-                    # from _idle under the lock first, so none can now.)
+                if worker.epoch != self._epoch:
+                    return None  # a forked child: this pool forgot us
+                job = self._take(self._backlog)
+                if job is not None:
+                    worker.job = job
+                    return job
+                # A worker that finished first took it (or the submit that woke us
+                # was interrupted before it queued its job): give the slot back and
+                # park again.
+                worker.job = None
+                self._active -= 1
+                if self._closed:
                     self._leave(worker)
                     return None
-            # Picked just as we timed out: the job is ours, and ``wake`` was released
-            # under the lock, so this returns at once.
-            worker.wake.acquire()
-        job = worker.job
-        if job is _STOP:
-            with self._lock:
-                worker.job = None
-                self._leave(worker)
-            return None
-        return job
+                self._idle.append(worker)
 
     def _leave(self, worker: _Worker) -> None:
         # Under the lock, on the worker's thread, as it ends.
@@ -510,7 +553,10 @@ class WorkerPool(Executor):
         orphans: list[Any] = [
             w.job
             for w in self._workers
-            if w.job is not None and w.job is not _STOP and w.thread is not me
+            if w.job is not None
+            and w.job is not _STOP
+            and w.job is not _TAKE
+            and w.thread is not me
         ]
         orphans.extend(entry.job for entry in self._backlog if not entry.taken)
         closed = self._closed
