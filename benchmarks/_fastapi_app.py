@@ -167,6 +167,17 @@ def _asgiref(app: FastAPI, path: str) -> str:
     return _serve_awaiting(app, path, lambda: item())
 
 
+@variant("async def + await loop.run_in_executor (reference: no ContextVars)")
+def _bare(app: FastAPI, path: str) -> str:
+    # The barest offload the standard library has -- the loop's default executor (the
+    # same six threads), no ContextVars carried, no timeout, nothing else: what any
+    # bridge's offload costs at least in this server.
+    def run() -> Awaitable[dict[str, Any]]:
+        return asyncio.get_running_loop().run_in_executor(None, work)
+
+    return _serve_awaiting(app, path, run)
+
+
 @variant("one shared connection: decorated thread_sensitive=True")
 def _shared_ours(app: FastAPI, path: str) -> str:
     if synchronaut is None:

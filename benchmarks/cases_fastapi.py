@@ -37,6 +37,7 @@ CONNECTIONS = 64
 DEF = "FastAPI def endpoint"
 DECORATED = "async def + await decorated .async_()"
 ASGIREF = "async def + await asgiref sync_to_async(thread_sensitive=False)"
+BARE = "async def + await loop.run_in_executor (reference: no ContextVars)"
 SHARED_OURS = "one shared connection: decorated thread_sensitive=True"
 SHARED_ASGIREF = "one shared connection: asgiref thread_sensitive=True"
 FIVE_OURS = "5 async calls: offloaded, call_any inside"
@@ -225,7 +226,7 @@ def _checked(figures: dict[str, float], name: str) -> dict[str, float]:
     return figures
 
 
-VARIANT_NAMES = (DEF, "FastAPI def endpoint + def dependency", DECORATED, ASGIREF)
+VARIANT_NAMES = (DEF, "FastAPI def endpoint + def dependency", DECORATED, ASGIREF, BARE)
 VARIANT_NAMES += (SHARED_OURS, SHARED_ASGIREF, FIVE_OURS, FIVE_ASGIREF, FIVE_INLINE)
 
 
