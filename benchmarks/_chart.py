@@ -172,6 +172,11 @@ FASTAPI_ORDER = (
         "async def + await asgiref sync_to_async(thread_sensitive=False)",
         "asgiref sync_to_async",
     ),
+    (
+        "",
+        "async def + await loop.run_in_executor (reference: no ContextVars)",
+        "bare loop.run_in_executor (no ContextVars)",
+    ),
     ("", "async def + await decorated .async_()", "synchronaut  @synchronaut .async_()"),
     (
         "one shared connection (one thread)",
