@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import Coroutine, Iterator
-from contextvars import copy_context
+from contextvars import Context, copy_context
 from functools import partial
 from typing import Any
 
@@ -374,7 +374,16 @@ class AsyncioStream:
     object, so the consumer-facing iterator must not be it: see ``_iter``.
     """
 
-    __slots__ = ("_calls", "_limit", "_loop", "_pending", "_ready", "_stopped", "_tasks")
+    __slots__ = (
+        "_calls",
+        "_context",
+        "_limit",
+        "_loop",
+        "_pending",
+        "_ready",
+        "_stopped",
+        "_tasks",
+    )
 
     def __init__(self, calls: list[_Call], limit: int | None) -> None:
         self._calls = calls
@@ -383,6 +392,8 @@ class AsyncioStream:
         self._pending: Iterator[tuple[int, _Call]] = iter(enumerate(calls))
         self._ready: asyncio.Queue[tuple[int, Any]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        # The consumer's ContextVars when the iteration started (see ``start``).
+        self._context: Context | None = None
         # Set once the batch is over (a fatal error, or the consumer stopped it): from
         # then on no worker takes another call. A flag and not only task.cancel():
         # a worker may be running right now (it raised the fatal error), or -- eager
@@ -393,6 +404,13 @@ class AsyncioStream:
         """Start the workers on the running loop."""
         loop = self._loop = asyncio.get_running_loop()
         self._ready = asyncio.Queue()
+        # The first workers are made here, in the consumer's context (create_task
+        # copies it); a fresh worker (``_respawn``) is made later, from a loop callback
+        # whose context is the one ``_respawn_soon`` was called in -- the consumer's as
+        # it is *then*, or a sync consumer's own thread's -- so it is made in this
+        # snapshot instead: its calls too start from the ContextVars the iteration
+        # started with (found by review of ef0af66).
+        self._context = copy_context()
         for _ in range(_worker_count(len(self._calls), self._limit)):
             if self._stopped:
                 break  # eager tasks: a worker's first step, inside create_task, ended it
@@ -408,8 +426,12 @@ class AsyncioStream:
         # On the loop, asked by the consumer (``_Lost.resume``): a worker in place of
         # one that ended with its call, unless the batch is over meanwhile.
         loop = self._loop
-        if not self._stopped and loop is not None:
-            self._spawn(loop)
+        context = self._context
+        if not self._stopped and loop is not None and context is not None:
+            # A copy to enter, not the snapshot itself: an eager worker's first step runs
+            # inside this ``run`` (in a context of its own, a copy again), and nothing
+            # may ever find the snapshot entered already.
+            context.copy().run(self._spawn, loop)
 
     def _respawn_soon(self) -> None:
         # Any thread: the sync consumer reads the outcomes in its own.
