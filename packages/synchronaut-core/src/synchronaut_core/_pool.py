@@ -267,8 +267,11 @@ class WorkerPool(Executor):
                     self._assign(job, lender)
                     return
             entry = _Queued(job)
-            self._backlog.append(entry)
+            # Counted before it is queued: an interrupt lands after a call, so after
+            # the append it finds both done (counted after, a Ctrl-C right after the
+            # append left a job queued uncounted, and _queued below zero once taken).
             self._queued += 1
+            self._backlog.append(entry)
             for lender in lenders:
                 if lender.active:
                     lender.queued.append(entry)
@@ -295,10 +298,12 @@ class WorkerPool(Executor):
                 # the wake-up; the job is queued after it, still under the lock (the
                 # woken worker cannot look before). A Ctrl-C right after the release
                 # leaves the job out: the worker finds nothing and parks again, and
-                # the interrupted submit never ran its job (see ``submit``).
+                # the interrupted submit never ran its job (see ``submit``). Counted
+                # before the append, with no call between: a Ctrl-C after the append
+                # finds the job queued and counted (see _run_job).
                 worker.wake.release()
-                self._backlog.append(entry)
                 self._queued += 1
+                self._backlog.append(entry)
                 return
             # A lent slot: the job is for this worker (the slot is lent to it).
             # No call comes before the release, so an interrupt cannot split the
