@@ -66,10 +66,21 @@ class _InCopiedContext:
         return self.ctx.run(self.coro.send, None)
 
     def send(self, value: Any) -> Any:
-        return self.ctx.run(self.coro.send, value)
+        # The argument is dropped from this frame whatever happens: raising, the
+        # frame is in the exception's traceback, and what was sent may hold that
+        # exception (Trio sends a cancellation in as an ``outcome.Error``), a cycle
+        # left to the cycle collector on every timeout that expires.
+        try:
+            return self.ctx.run(self.coro.send, value)
+        finally:
+            del value
 
     def throw(self, *exc: Any) -> Any:
-        return self.ctx.run(self.coro.throw, *exc)
+        # As in send: ``exc`` holds the exception, whose traceback will hold this frame.
+        try:
+            return self.ctx.run(self.coro.throw, *exc)
+        finally:
+            del exc
 
     def close(self) -> None:
         self.ctx.run(self.coro.close)

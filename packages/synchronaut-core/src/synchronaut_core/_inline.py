@@ -489,6 +489,11 @@ async def _drive(
             # nobody resumes.
             op, arg = throw, exc
             del exc
+    # The last thing thrown into the greenlet (a coroutine's error the inline code
+    # caught, say) is no longer needed: held here, its traceback -- which holds this
+    # frame -- would make a cycle with it (exception -> traceback -> this frame ->
+    # ``arg``), left to the cycle collector once the call returns.
+    arg = request = None
     _give_back(green)
     value, error = inline.outcome
     if error is None:

@@ -177,6 +177,11 @@ class _Job:
             self.finished = True
             self.error = None
             self._drop_value()
+            # It has run, and its outcome will never be read (no write-back): its
+            # context is nobody's now. Dropped, for a context naming its caller's
+            # wait -- the window a thread-sensitive thread opens for what it offloads
+            # (``_JobWait._handover``) -- is a cycle with that wait, which names us.
+            self.ctx = Context()
             return
         self.finished = True
         try:

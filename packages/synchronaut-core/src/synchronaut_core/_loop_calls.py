@@ -454,10 +454,16 @@ class _LoopCall(_Wait):
                 self.value = value
                 self.finished = True
         except asyncio.CancelledError as exc:
+            del task  # (see below)
             if self.host.exiting:
                 return  # leave the daemon caller parked (see _loop._LoopThread.exiting)
             self.error = self._cancellation_error(exc)
         except BaseException as exc:
+            # The task keeps its exception, whose traceback now holds this frame:
+            # naming the task here would close a cycle (task -> exception ->
+            # traceback -> this frame -> task) that outlives the call, and with it
+            # everything the traceback holds (the caller's frames, this call).
+            del task
             self.error = exc
             self.finished = True
         self._complete()

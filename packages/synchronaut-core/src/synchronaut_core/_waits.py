@@ -387,7 +387,7 @@ class _JobWait(_Wait):
     cannot be killed; ``check_cancelled()`` tells it) and ``CallAnyTimeout`` raised.
     """
 
-    __slots__ = ("deadline", "executor", "timeout", "work")
+    __slots__ = ("deadline", "executor", "timeout", "window", "work")
 
     def __init__(self, job: _Job, executor: Any, timeout: float | None) -> None:
         # ``executor`` None: the default one, whichever it is when the job is handed over.
@@ -396,6 +396,8 @@ class _JobWait(_Wait):
         self.executor: Any = executor
         self.timeout = timeout
         self.deadline: float | None = None
+        # Did _handover name this wait in the job's context (``_target``)?
+        self.window = False
 
     def target_thread(self) -> int | None:
         return self.work.thread
@@ -409,6 +411,7 @@ class _JobWait(_Wait):
             # thread-sensitive thread, or a waiting caller serving them): those the
             # awaited call makes must come back here too, not queue behind us.
             self._open_window(job.ctx)
+            self.window = True
         if self.timeout is not None:
             self.deadline = time.monotonic() + self.timeout
         if self.executor is None:
@@ -444,8 +447,14 @@ class _JobWait(_Wait):
         self.work.give_up(f"was cancelled ({self.caller_gone})")
 
     def _abandon(self, exc: BaseException) -> None:
-        if self.work.cancel_reason is None:
-            self.work.give_up(f"was interrupted ({type(exc).__name__})")
+        job = self.work
+        if job.cancel_reason is None:
+            job.give_up(f"was interrupted ({type(exc).__name__})")
+        # Given up (a timeout, a cancellation, Ctrl-C): the job tells nobody now
+        # (``deliver`` and ``fail`` skip ``notify`` once ``cancel_reason`` is set),
+        # and this waiter has left. Unhooked as in ``_outcome``: a timed-out call
+        # otherwise left job -> notify -> this wait -> job to the cycle collector.
+        job.notify = _noop
 
     def _outcome(self) -> Any:
         job = self.work
@@ -454,7 +463,16 @@ class _JobWait(_Wait):
         # counting, not left to the cycle collector. (A job re-delivered after an
         # interrupt calls notify again: harmless either way.)
         job.notify = _noop
-        return job.outcome()
+        if not self.window:
+            return job.outcome()
+        # The job's context names this wait (``_target``: the window opened in
+        # _handover), and this wait names the job: a cycle (job -> ctx -> this wait
+        # -> job). Once its changes are written back the job needs no context (it
+        # ran; nobody reads it again): an empty one in its place.
+        try:
+            return job.outcome()
+        finally:
+            job.ctx = Context()
 
 
 def _forget_after_fork() -> None:
