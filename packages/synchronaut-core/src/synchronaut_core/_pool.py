@@ -237,6 +237,10 @@ class WorkerPool(Executor):
         self._queued = 0  # entries of the backlog not taken yet
         self._active = 0
         self._workers: dict[_Worker, None] = {}  # every worker whose thread may run
+        # Jobs ``shutdown(cancel_futures=True)`` took from the backlog and has not
+        # cancelled yet: kept here until cancelled, so that a Ctrl-C in the middle of
+        # it loses none (the next shutdown call, or a worker leaving, cancels them).
+        self._doomed: deque[_Runnable] = deque()
         self._closed = False
         self._epoch = _fork._epoch
 
@@ -453,9 +457,15 @@ class WorkerPool(Executor):
                         worker.job = job
                         return job
             if self._closed:
-                self._leave(worker)
-                return None
-            self._idle.append(worker)
+                doomed = self._close_out(worker)
+                if doomed is None:
+                    return None
+            else:
+                self._idle.append(worker)
+                doomed = None
+        if doomed is not None:
+            self._cancel_and_leave(worker, doomed)
+            return None
         timeout = -1 if self._idle_timeout is None else self._idle_timeout
         while True:
             # Parked: a submitter (or shutdown) hands us a job and releases ``wake``.
@@ -472,8 +482,9 @@ class WorkerPool(Executor):
             job = worker.job
             if job is _STOP:
                 with self._lock:
-                    worker.job = None
-                    self._leave(worker)
+                    job = self._close_out(worker)
+                if job is not None:
+                    self._cancel_and_leave(worker, job)
                 return None
             if job is not _TAKE:
                 return job  # for the slot lent to us (see _assign)
@@ -490,10 +501,33 @@ class WorkerPool(Executor):
                 # park again.
                 worker.job = None
                 self._active -= 1
-                if self._closed:
-                    self._leave(worker)
-                    return None
-                self._idle.append(worker)
+                if not self._closed:
+                    self._idle.append(worker)
+                    continue
+                job = self._close_out(worker)
+            if job is not None:
+                self._cancel_and_leave(worker, job)
+            return None
+
+    def _close_out(self, worker: _Worker) -> _Runnable | None:
+        # Under the lock, on a worker leaving a shut-down pool: the next job that an
+        # interrupted shutdown left to cancel (see _cancel_doomed), owned by the worker
+        # until cancelled (a forked child fails it); else the worker leaves (None).
+        if self._doomed:
+            job = self._doomed.popleft()
+            worker.job = job
+            return job
+        worker.job = None
+        self._leave(worker)
+        return None
+
+    def _cancel_and_leave(self, worker: _Worker, job: _Runnable | None) -> None:
+        # On the worker's thread, outside the lock (a future's callbacks may submit
+        # to this pool). No signal lands on a worker: a job taken here is cancelled.
+        while job is not None:
+            _cancel(job)
+            with self._lock:
+                job = self._close_out(worker)
 
     def _leave(self, worker: _Worker) -> None:
         # Under the lock, on the worker's thread, as it ends.
@@ -514,15 +548,20 @@ class WorkerPool(Executor):
         of its workers is waiting for (a worker would then wait for itself): it then
         returns without waiting. Safe to call any number of times, from any thread.
         """
-        cancelled: list[Any] = []
         with self._lock:
             self._closed = True
             if cancel_futures:
-                while True:
-                    job = self._take(self._backlog)
-                    if job is None:
-                        break
-                    cancelled.append(job)
+                # Each job goes from the backlog to _doomed with no call in between: an
+                # interrupt (after a call, on the loop's back edge) finds every job in
+                # one or the other. They are cancelled outside the lock (a future's
+                # callbacks may submit to this pool).
+                doomed = self._doomed
+                for entry in self._backlog:
+                    if not entry.taken:
+                        entry.taken = True
+                        self._queued -= 1
+                        doomed.append(entry.job)
+                self._backlog.clear()
             idle = self._idle
             while idle:
                 # Each idle worker leaves (and removes itself from _idle); an
@@ -532,13 +571,27 @@ class WorkerPool(Executor):
                 worker.job = _STOP
                 worker.wake.release()
             workers = list(self._workers)
-        for item in cancelled:
-            cancel = getattr(item, "cancel", None)
-            if cancel is not None:
-                cancel()
+        self._cancel_doomed()
         if wait and not self._called_from_within():
             for worker in workers:
                 _wait_for(worker.finished)
+
+    def _cancel_doomed(self) -> None:
+        # Any thread (Ctrl-C can land here): cancels the jobs in _doomed, each one
+        # dropped from it only once cancelled. Interrupted, a job is left there for the
+        # next shutdown call or a leaving worker, which may cancel it a second time:
+        # harmless for both kinds of job (a cancelled future stays so; a failed _Job
+        # is finished).
+        doomed = self._doomed
+        while True:
+            with self._lock:
+                if not doomed:
+                    return
+                job = doomed[0]
+            _cancel(job)
+            with self._lock:
+                if doomed and doomed[0] is job:
+                    doomed.popleft()
 
     def _called_from_within(self) -> bool:
         """Is this thread one of our workers, or running work a worker of ours waits for?
@@ -564,6 +617,7 @@ class WorkerPool(Executor):
             and w.thread is not me
         ]
         orphans.extend(entry.job for entry in self._backlog if not entry.taken)
+        orphans.extend(self._doomed)
         closed = self._closed
         self._reset()
         self._closed = closed
@@ -589,6 +643,13 @@ class WorkerPool(Executor):
             f"<WorkerPool {self._prefix!r} {state}, "
             f"{len(self._workers)}/{self._max_workers} workers>"
         )
+
+
+def _cancel(job: _Runnable) -> None:
+    """A queued job that will never run: cancel it (``_FutureItem``, ``_Job``)."""
+    cancel = getattr(job, "cancel", None)
+    if cancel is not None:
+        cancel()
 
 
 def _wait_for(lock: Any) -> None:
