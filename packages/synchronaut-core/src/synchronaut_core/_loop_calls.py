@@ -425,7 +425,13 @@ class _LoopCall(_Wait):
             self._complete()
             return
         if task.done():
-            self._finish_task(task)
+            # (Dropped from this frame once read: should the task hold an exception,
+            # its traceback holds _finish_task's frame, whose f_back is this one --
+            # task -> exception -> traceback -> frames -> task, a cycle: see there.)
+            try:
+                self._finish_task(task)
+            finally:
+                del task
             return
         self.task = task
         if self.timeout is not None:
