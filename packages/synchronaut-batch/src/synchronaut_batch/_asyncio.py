@@ -405,11 +405,12 @@ class AsyncioStream:
         loop = self._loop = asyncio.get_running_loop()
         self._ready = asyncio.Queue()
         # The first workers are made here, in the consumer's context (create_task
-        # copies it); a fresh worker (``_respawn``) is made later, from a loop callback
-        # whose context is the one ``_respawn_soon`` was called in -- the consumer's as
-        # it is *then*, or a sync consumer's own thread's -- so it is made in this
+        # copies it); a fresh worker (``_respawn``) is made later, when the consumer's
+        # ContextVars may have changed (found by review of ef0af66: made in the
+        # context of the consumer, or a sync consumer's thread, as it was then, its
+        # calls saw what the consumer had set since) -- so it is made in this
         # snapshot instead: its calls too start from the ContextVars the iteration
-        # started with (found by review of ef0af66).
+        # started with.
         self._context = copy_context()
         for _ in range(_worker_count(len(self._calls), self._limit)):
             if self._stopped:
@@ -423,8 +424,16 @@ class AsyncioStream:
         self._tasks.append(task)
 
     def _respawn(self) -> None:
-        # On the loop, asked by the consumer (``_Lost.resume``): a worker in place of
-        # one that ended with its call, unless the batch is over meanwhile.
+        # A worker in place of one that ended with its call, unless the batch is over.
+        # Called by the consumer's own task, on the loop's thread, as it takes that
+        # call's outcome (``_Lost.resume``: ``BatchIterator.__anext__``, or for a sync
+        # consumer ``_iter._ready_batches``), and made right there -- not from a loop
+        # callback scheduled for later (found by review of ef0af66: the consumer read
+        # the outcome in the last round before asyncio.run's end, the callback ran
+        # after asyncio.run had listed the tasks to cancel, and the fresh worker,
+        # never cancelled, started calls during the shutdown and was destroyed
+        # pending when the loop closed). Made now, it is one of the loop's tasks when
+        # any shutdown lists them, and is cancelled with them.
         loop = self._loop
         context = self._context
         if not self._stopped and loop is not None and context is not None:
@@ -432,13 +441,6 @@ class AsyncioStream:
             # inside this ``run`` (in a context of its own, a copy again), and nothing
             # may ever find the snapshot entered already.
             context.copy().run(self._spawn, loop)
-
-    def _respawn_soon(self) -> None:
-        # Any thread: the sync consumer reads the outcomes in its own.
-        loop = self._loop
-        if loop is not None:
-            with contextlib.suppress(RuntimeError):  # closed: the batch is gone with it
-                loop.call_soon_threadsafe(self._respawn)
 
     def _ended(self, task: asyncio.Task[None], claim: list[bool]) -> None:
         # A worker's done-callback. One cancelled before its first step (by someone
@@ -450,7 +452,7 @@ class AsyncioStream:
             return
         taken = next(self._pending, None)
         if taken is not None:
-            lost = _Lost(taken[0], _cancellation_of(task), self._respawn_soon)
+            lost = _Lost(taken[0], _cancellation_of(task), self._respawn)
             self._ready.put_nowait((_FATAL, lost))
 
     async def _work(self, claim: list[bool]) -> None:
@@ -477,7 +479,7 @@ class AsyncioStream:
                     # Cancelled or not, this task cannot tell (see ``_map_asyncio``): it
                     # ends, and hands the call's outcome to the consumer, which starts a
                     # fresh worker unless it is cancelled itself (see ``_Lost``).
-                    put((_FATAL, _Lost(index, exc, self._respawn_soon)))
+                    put((_FATAL, _Lost(index, exc, self._respawn)))
                     raise
                 # The call's own CancelledError (see ``_map_asyncio``): its outcome.
                 # Re-raised, it would end this worker and the consumer would wait

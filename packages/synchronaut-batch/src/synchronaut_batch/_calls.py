@@ -34,10 +34,12 @@ class _Lost:
 
     An asyncio worker that got a ``CancelledError`` it cannot tell from a cancellation
     (see ``_asyncio``) ends, and queues this: the call's outcome, and how to start a
-    fresh worker in its place. Only the consumer may start it, from its own task: were
-    the worker's end the batch's own cancellation (``asyncio.run`` cancelling every
-    task at its end), the consumer is cancelled too and never reads this, so no
-    worker starts during a shutdown.
+    fresh worker in its place. Only the consumer may start it, from its own task, on
+    the loop's thread, as it takes this item (``BatchIterator``; for a sync consumer
+    ``_iter._ready_batches``): were the worker's end the batch's own cancellation
+    (``asyncio.run`` cancelling every task at its end), the consumer is cancelled too
+    and never reads this; and the fresh worker is one of the loop's tasks at once, so
+    any shutdown that lists them later cancels it too.
     """
 
     __slots__ = ("_respawn", "index", "outcome")
@@ -45,7 +47,7 @@ class _Lost:
     def __init__(self, index: int, outcome: BaseException, respawn: Callable[[], None]) -> None:
         self.index = index
         self.outcome = outcome
-        self._respawn = respawn  # thread-safe: a sync consumer calls it from its thread
+        self._respawn = respawn  # on the loop's thread, in the consumer's task
 
     def resume(self) -> tuple[int, BaseException]:
         """Start the fresh worker; the call's ``(index, outcome)``."""
