@@ -464,6 +464,9 @@ class AsyncioStream:
         # it, each further call runs in a fresh copy of it (see ``_context``).
         start = copy_context()
         own_copy = False
+        # Counts the requests to cancel this task (3.11+, 3.10's _Worker); None for a
+        # user's task factory's task on 3.10, which counts nothing.
+        cancelling = getattr(asyncio.current_task(), "cancelling", None)
         for index, (func, args, kwargs, options) in self._pending:
             if self._stopped:
                 return  # the call just taken is dropped, never started
@@ -493,6 +496,18 @@ class AsyncioStream:
                 # The iteration ends with it: stop the other calls now rather than
                 # when the consumer gets to closing us.
                 self._cancel_now()
+                return
+            if cancelling is not None and cancelling() > 0 and not self._stopped:
+                # The call ended normally with a request to cancel this task pending: it
+                # swallowed a cancellation (or made a request and returned). Ours at
+                # the end of asyncio.run, which cancels every task at once and does not
+                # close this stream (found by review of ef0af66, pre-existing: a call
+                # that swallowed it was followed by the next ones, started during the
+                # shutdown, which waited for them -- forever for a call awaiting an event
+                # nobody would set), or a call's own: this task cannot tell, so it ends,
+                # handing the outcome to the consumer, which starts a fresh worker
+                # unless it is being cancelled itself (see ``_Lost``).
+                put((_FATAL, _Lost(index, outcome, self._respawn)))
                 return
             put((index, outcome))
             if not own_copy and _changed(start):

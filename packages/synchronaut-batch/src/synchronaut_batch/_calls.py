@@ -33,7 +33,9 @@ class _Lost:
     """A stream item (under index ``_FATAL``) for a call whose worker ended with it.
 
     An asyncio worker that got a ``CancelledError`` it cannot tell from a cancellation
-    (see ``_asyncio``) ends, and queues this: the call's outcome, and how to start a
+    (see ``_asyncio``) -- or, in a stream, whose call ended normally with a request to
+    cancel the worker pending (it swallowed one) -- ends, and queues this: the call's
+    outcome (that error, or what the call returned or raised), and how to start a
     fresh worker in its place. Only the consumer may start it, from its own task, on
     the loop's thread, as it takes this item (``BatchIterator``; for a sync consumer
     ``_iter._ready_batches``): were the worker's end the batch's own cancellation
@@ -44,12 +46,12 @@ class _Lost:
 
     __slots__ = ("_respawn", "index", "outcome")
 
-    def __init__(self, index: int, outcome: BaseException, respawn: Callable[[], None]) -> None:
+    def __init__(self, index: int, outcome: Any, respawn: Callable[[], None]) -> None:
         self.index = index
         self.outcome = outcome
         self._respawn = respawn  # on the loop's thread, in the consumer's task
 
-    def resume(self) -> tuple[int, BaseException]:
+    def resume(self) -> tuple[int, Any]:
         """Start the fresh worker; the call's ``(index, outcome)``."""
         self._respawn()
         return self.index, self.outcome
