@@ -14,7 +14,10 @@ to cancel its worker is pending (``Task.cancelling()``; 3.10's ``_Worker``) ends
 worker, whose outcome goes to the consumer as a lost call's does (``_Lost``): the
 consumer, not cancelled, starts a fresh worker; cancelled (the shutdown), it never
 reads it. A call that cancels its own worker and swallows it still gets its outcome
-and every other call still runs (test_batch_found_lost_worker).
+and every other call still runs (test_batch_found_lost_worker). The same check ends a
+worker whose call requested its cancellation and returned without awaiting: in a
+stream the request no longer falls on the next call (the last test; still open for
+``parallel_map``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import time
 from typing import Any
 
 import pytest
+from support_backends import Backend
 
 from synchronaut_batch import parallel_iter
 
@@ -58,3 +62,28 @@ def test_a_swallowed_shutdown_starts_no_further_call(limit: int) -> None:
         KEPT.clear()
     assert started == list(range(limit))
     assert time.monotonic() - begin < 1.5
+
+
+@pytest.mark.timeout(30)
+def test_parallel_iter_a_call_that_cancels_its_worker_and_returns_keeps_it_to_itself(
+    asyncio_backend: Backend,
+) -> None:
+    # The same check ends a worker whose call made a request to cancel it and returned
+    # without awaiting: the request no longer falls on the worker's next call (still
+    # open for parallel_map: test_batch_found_lost_worker's strict xfail).
+    async def cancels_and_returns(index: int) -> str:
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        return "returned"
+
+    async def call(index: int) -> int:
+        await asyncio.sleep(0)
+        return index
+
+    async def main() -> list[tuple[int, Any]]:
+        batch = [(cancels_and_returns, (0,), {}, None), (call, (1,), {}, None)]
+        async with parallel_iter(batch, max_concurrency=1) as outcomes:
+            return [item async for item in outcomes]
+
+    assert asyncio_backend.run(main) == [(0, "returned"), (1, 1)]
