@@ -82,7 +82,7 @@ def test_parallel_iter_a_call_that_cancels_its_worker_and_returns_keeps_it_to_it
         return index
 
     async def main() -> list[tuple[int, Any]]:
-        batch = [(cancels_and_returns, (0,), {}, None), (call, (1,), {}, None)]
+        batch: list[Any] = [(cancels_and_returns, (0,), {}, None), (call, (1,), {}, None)]
         async with parallel_iter(batch, max_concurrency=1) as outcomes:
             return [item async for item in outcomes]
 
