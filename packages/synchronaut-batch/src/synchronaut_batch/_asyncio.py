@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextvars import Context, copy_context
 from functools import partial
 from typing import Any
@@ -379,6 +379,7 @@ class AsyncioStream:
         "_context",
         "_limit",
         "_loop",
+        "_lost",
         "_pending",
         "_ready",
         "_stopped",
@@ -394,6 +395,8 @@ class AsyncioStream:
         self._tasks: list[asyncio.Task[None]] = []
         # The consumer's ContextVars when the iteration started (see ``start``).
         self._context: Context | None = None
+        # _Lost items queued and not yet taken by ``take`` (which then looks for them).
+        self._lost = 0
         # Set once the batch is over (a fatal error, or the consumer stopped it): from
         # then on no worker takes another call. A flag and not only task.cancel():
         # a worker may be running right now (it raised the fatal error), or -- eager
@@ -427,13 +430,13 @@ class AsyncioStream:
         # A worker in place of one that ended with its call, unless the batch is over.
         # Called by the consumer's own task, on the loop's thread, as it takes that
         # call's outcome (``_Lost.resume``: ``BatchIterator.__anext__``, or for a sync
-        # consumer ``_iter._ready_batches``), and made right there -- not from a loop
-        # callback scheduled for later (found by review of ef0af66: the consumer read
-        # the outcome in the last round before asyncio.run's end, the callback ran
-        # after asyncio.run had listed the tasks to cancel, and the fresh worker,
-        # never cancelled, started calls during the shutdown and was destroyed
-        # pending when the loop closed). Made now, it is one of the loop's tasks when
-        # any shutdown lists them, and is cancelled with them.
+        # consumer ``take``, in ``_iter._ready_batches``'s task), and made right there
+        # -- not from a loop callback scheduled for later (found by review of ef0af66:
+        # the consumer read the outcome in the last round before asyncio.run's end,
+        # the callback ran after asyncio.run had listed the tasks to cancel, and the
+        # fresh worker, never cancelled, started calls during the shutdown and was
+        # destroyed pending when the loop closed). Made now, it is one of the loop's
+        # tasks when any shutdown lists them, and is cancelled with them.
         loop = self._loop
         context = self._context
         if not self._stopped and loop is not None and context is not None:
@@ -452,6 +455,7 @@ class AsyncioStream:
             return
         taken = next(self._pending, None)
         if taken is not None:
+            self._lost += 1
             lost = _Lost(taken[0], _cancellation_of(task), self._respawn)
             self._ready.put_nowait((_FATAL, lost))
 
@@ -464,9 +468,10 @@ class AsyncioStream:
         # it, each further call runs in a fresh copy of it (see ``_context``).
         start = copy_context()
         own_copy = False
-        # Counts the requests to cancel this task (3.11+, 3.10's _Worker); None for a
-        # user's task factory's task on 3.10, which counts nothing.
-        cancelling = getattr(asyncio.current_task(), "cancelling", None)
+        # Counts the requests to cancel this task (3.11+, 3.10's _Worker); a user's task
+        # factory's task on 3.10 counts nothing: ``int`` then, which always says 0. One
+        # call per call, no other test (this runs after every call of the stream).
+        cancelling: Callable[[], int] = getattr(asyncio.current_task(), "cancelling", int)
         for index, (func, args, kwargs, options) in self._pending:
             if self._stopped:
                 return  # the call just taken is dropped, never started
@@ -482,6 +487,7 @@ class AsyncioStream:
                     # Cancelled or not, this task cannot tell (see ``_map_asyncio``): it
                     # ends, and hands the call's outcome to the consumer, which starts a
                     # fresh worker unless it is cancelled itself (see ``_Lost``).
+                    self._lost += 1
                     put((_FATAL, _Lost(index, exc, self._respawn)))
                     raise
                 # The call's own CancelledError (see ``_map_asyncio``): its outcome.
@@ -497,7 +503,7 @@ class AsyncioStream:
                 # when the consumer gets to closing us.
                 self._cancel_now()
                 return
-            if cancelling is not None and cancelling() > 0 and not self._stopped:
+            if cancelling() and not self._stopped:
                 # The call ended normally with a request to cancel this task pending: it
                 # swallowed a cancellation (or made a request and returned). Ours at
                 # the end of asyncio.run, which cancels every task at once and does not
@@ -507,6 +513,7 @@ class AsyncioStream:
                 # nobody would set), or a call's own: this task cannot tell, so it ends,
                 # handing the outcome to the consumer, which starts a fresh worker
                 # unless it is being cancelled itself (see ``_Lost``).
+                self._lost += 1
                 put((_FATAL, _Lost(index, outcome, self._respawn)))
                 return
             put((index, outcome))
@@ -519,12 +526,26 @@ class AsyncioStream:
         return await self._ready.get()
 
     async def take(self) -> list[tuple[int, Any]]:
-        """Every item ready now, at least one: one loop round trip for a sync reader."""
+        """Every item ready now, at least one: one loop round trip for a sync reader.
+
+        A lost call's item is its ``(index, outcome)`` already (its fresh worker made).
+        """
         ready = self._ready
         assert ready is not None
         items = [await ready.get()]
         while not ready.empty():
             items.append(ready.get_nowait())
+        if self._lost:
+            # A call whose worker ended with it: its outcome, and a fresh worker for
+            # the calls left, made here -- in the sync consumer's driver task
+            # (``_iter._ready_batches``), on the loop's thread, which took the outcome
+            # and so is not being cancelled -- not from the consumer's thread later
+            # (see ``_respawn``). Looked for only when one is queued: the common item
+            # costs nothing more.
+            for position, (index, outcome) in enumerate(items):
+                if index == _FATAL and type(outcome) is _Lost:
+                    self._lost -= 1
+                    items[position] = outcome.resume()
         return items
 
     def loop_running(self) -> bool:

@@ -38,10 +38,11 @@ class _Lost:
     outcome (that error, or what the call returned or raised), and how to start a
     fresh worker in its place. Only the consumer may start it, from its own task, on
     the loop's thread, as it takes this item (``BatchIterator``; for a sync consumer
-    ``_iter._ready_batches``): were the worker's end the batch's own cancellation
-    (``asyncio.run`` cancelling every task at its end), the consumer is cancelled too
-    and never reads this; and the fresh worker is one of the loop's tasks at once, so
-    any shutdown that lists them later cancels it too.
+    ``AsyncioStream.take``, in ``_iter._ready_batches``'s task): were the worker's
+    end the batch's own cancellation (``asyncio.run`` cancelling every task at its
+    end), the consumer is cancelled too and never reads this; and the fresh worker
+    is one of the loop's tasks at once, so any shutdown that lists them later
+    cancels it too.
     """
 
     __slots__ = ("_respawn", "index", "outcome")

@@ -126,14 +126,7 @@ async def _ready_batches(calls: list[_Call], limit: int | None) -> AsyncIterator
         while remaining:
             items = await stream.take()
             remaining -= len(items)
-            for position, (index, outcome) in enumerate(items):
-                if index == _FATAL and type(outcome) is _Lost:
-                    # A call whose worker ended with it: its outcome, and a fresh worker
-                    # for the calls left, made here -- in this task, on the loop's
-                    # thread, which took the outcome and so is not being cancelled --
-                    # not from the consumer's thread later (see ``AsyncioStream._respawn``).
-                    items[position] = outcome.resume()
-            yield items
+            yield items  # a lost call's outcome resumed already (AsyncioStream.take)
     finally:
         await stream.aclose()
 
@@ -151,7 +144,7 @@ def _iter_sync(calls: list[_Call], limit: int | None) -> Iterator[tuple[int, Any
         for items in batches:
             for index, outcome in items:
                 if index == _FATAL:
-                    raise outcome  # a _Lost item is an outcome already (_ready_batches)
+                    raise outcome  # a _Lost item is an outcome already (stream.take)
                 yield index, outcome
 
 
