@@ -21,7 +21,8 @@ cycle collector on every call:
   thread-sensitive call calling ``call_any(f, force_offload=True)``): the job's
   context names the wait as ``_sensitive._target`` (the window the wait opens), and
   the wait names the job -- read (the context is replaced once written back) or
-  abandoned by a timeout (replaced once the job has run: ``_Job.deliver``).
+  abandoned by a timeout (replaced once the job has run: ``_Job.deliver``; as it
+  finished: ``_JobWait._abandon``; given up while queued: ``_Job.run``).
 
 - ``await call_any(af, timeout=t)`` past ``t`` (asyncio and Trio, and inline code's
   blocking calls, which the driving task awaits so): ``_context._InCopiedContext``'s
@@ -61,6 +62,7 @@ from support_backends import BACKENDS, Backend
 
 from synchronaut_core import (
     CallAnyTimeout,
+    _waits,
     async_iter,
     call_any,
     current_async_library,
@@ -349,3 +351,25 @@ SEARCH = settings(
 def test_call_trees_leave_no_cycles(data: st.DataObject, entry: str) -> None:
     context = "s" if entry in ("main", "thread", "pool") else "a"
     _assert_no_cycles(entry, data.draw(trees(context, 2), label="tree"))
+
+
+def test_a_call_finishing_as_its_timeout_expires_leaves_no_cycles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The thread-sensitive thread's offloaded call told its waiter just before it gave up.
+
+    Its ``deliver`` saw no ``cancel_reason`` (so kept the job's context for a
+    write-back nobody does), and the waiter raised its timeout anyway: the context,
+    which names the wait, is dropped by ``_JobWait._abandon`` then. Made certain by
+    holding each check of the wait until the job has finished.
+    """
+    check = _waits._JobWait._check
+
+    def late_check(self: _waits._JobWait) -> None:
+        deadline = time.monotonic() + 5
+        while not self.work.finished and time.monotonic() < deadline:
+            time.sleep(0.001)
+        check(self)
+
+    monkeypatch.setattr(_waits._JobWait, "_check", late_check)
+    _assert_no_cycles("asyncio", (("sensitive", (("sync_times_out", ()),)),))

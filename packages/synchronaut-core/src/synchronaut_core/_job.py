@@ -136,6 +136,12 @@ class _Job:
         if self.cancel_reason is not None or self.started or self.finished:
             # The caller gave up before a worker took the job, it was failed, or it
             # already ran (handed over twice by an interrupted rerouting): never twice.
+            if self.cancel_reason is not None and not self.started:
+                # Given up while queued: it never runs (every later run stops here
+                # too; the runs of one job never overlap: one runner, or a claim),
+                # and nobody reads its outcome. Its context may name its caller's
+                # wait, which names it (see ``deliver``): dropped, no cycle.
+                self.ctx = Context()
             return
         state = _state
         previous, previous_pool, previous_slot = state.job, state.pool, state.slot

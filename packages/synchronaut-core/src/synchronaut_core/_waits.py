@@ -455,6 +455,12 @@ class _JobWait(_Wait):
         # and this waiter has left. Unhooked as in ``_outcome``: a timed-out call
         # otherwise left job -> notify -> this wait -> job to the cycle collector.
         job.notify = _noop
+        if self.window and job.finished:
+            # It finished as we gave up, and was told before our ``cancel_reason``
+            # (so ``deliver`` kept its context): its context names this wait (see
+            # _outcome), and nobody reads it now -- its call has run (``finished``
+            # is set only once it has, or never will).
+            job.ctx = Context()
 
     def _outcome(self) -> Any:
         job = self.work
