@@ -69,7 +69,9 @@ class Run:
             gate.open.set()
         for gate, future in self.jobs:
             if future is None:
-                assert gate.runs == 0
+                # Its submit was interrupted: taken back, unless a worker had started
+                # it already (an interrupt can come just after the work began).
+                assert gate.runs <= 1
                 continue
             deadline = time.monotonic() + BOUND
             while not future.done():  # settled without a second shutdown call

@@ -125,6 +125,11 @@ class _FutureItem:
             if not lock.acquire(blocking=False):
                 return
             lock.release()
+        if future.done():
+            # Settled before the fork: a job that had just finished in a worker that
+            # had not yet let go of it (set_running_or_notify_cancel would log a
+            # CRITICAL "Future ... in unexpected state: FINISHED" in the child).
+            return
         with contextlib.suppress(Exception):  # settled meanwhile
             if future.running() or future.set_running_or_notify_cancel():
                 future.set_exception(error)
@@ -266,19 +271,18 @@ class WorkerPool(Executor):
             if self._active < self._max_workers:
                 self._assign(job, None)
                 return
-            for lender in lenders:
-                if lender.active and lender.in_use < 1:
-                    self._assign(job, lender)
-                    return
+            # The loops over the lenders run in frames of their own (see _free_lender).
+            lender = _free_lender(lenders)
+            if lender is not None:
+                self._assign(job, lender)
+                return
             entry = _Queued(job)
             # Counted before it is queued: an interrupt lands after a call, so after
             # the append it finds both done (counted after, a Ctrl-C right after the
             # append left a job queued uncounted, and _queued below zero once taken).
             self._queued += 1
             self._backlog.append(entry)
-            for lender in lenders:
-                if lender.active:
-                    lender.queued.append(entry)
+            _queue_for_lenders(entry, lenders)
 
     def _assign(self, job: _Runnable, lender: _Lender | None) -> None:
         # Under the lock: ``job`` takes a slot -- one of ours, or ``lender``'s.
@@ -550,31 +554,38 @@ class WorkerPool(Executor):
         """
         with self._lock:
             self._closed = True
+            # (Each loop in a frame of its own: see _free_lender.)
             if cancel_futures:
-                # Each job goes from the backlog to _doomed with no call in between: an
-                # interrupt (after a call, on the loop's back edge) finds every job in
-                # one or the other. They are cancelled outside the lock (a future's
-                # callbacks may submit to this pool).
-                doomed = self._doomed
-                for entry in self._backlog:
-                    if not entry.taken:
-                        entry.taken = True
-                        self._queued -= 1
-                        doomed.append(entry.job)
-                self._backlog.clear()
-            idle = self._idle
-            while idle:
-                # Each idle worker leaves (and removes itself from _idle); an
-                # interrupt between two leaves leaves the rest for the next call.
-                worker = idle[-1]
-                del idle[-1]
-                worker.job = _STOP
-                worker.wake.release()
+                self._doom_backlog()
+            self._stop_idle()
             workers = list(self._workers)
         self._cancel_doomed()
         if wait and not self._called_from_within():
             for worker in workers:
                 _wait_for(worker.finished)
+
+    def _doom_backlog(self) -> None:
+        # Under the lock (shutdown, cancel_futures=True). Each job goes from the
+        # backlog to _doomed with no call in between: an interrupt (after a call, on
+        # the loop's back edge) finds every job in one or the other. They are
+        # cancelled outside the lock (a future's callbacks may submit to this pool).
+        doomed = self._doomed
+        for entry in self._backlog:
+            if not entry.taken:
+                entry.taken = True
+                self._queued -= 1
+                doomed.append(entry.job)
+        self._backlog.clear()
+
+    def _stop_idle(self) -> None:
+        # Under the lock (shutdown): each idle worker leaves (and removes itself from
+        # _idle); an interrupt between two leaves leaves the rest for the next call.
+        idle = self._idle
+        while idle:
+            worker = idle[-1]
+            del idle[-1]
+            worker.job = _STOP
+            worker.wake.release()
 
     def _cancel_doomed(self) -> None:
         # Any thread (Ctrl-C can land here): cancels the jobs in _doomed, each one
@@ -643,6 +654,29 @@ class WorkerPool(Executor):
             f"<WorkerPool {self._prefix!r} {state}, "
             f"{len(self._workers)}/{self._max_workers} workers>"
         )
+
+
+# Python 3.13 (CPython gh-130279): the back edge of some loops inside a ``with`` block
+# -- a ``while`` whose test is repeated at the bottom, a ``for`` whose ``if`` body is
+# skipped -- lies outside the block's exception table, so a Ctrl-C landing there
+# (the eval loop checks for signals on back edges) leaves without ``__exit__``: a
+# ``with self._lock:`` left the pool's lock held, and every worker and submitter
+# then waited for it forever. The code that the main thread runs under the lock keeps
+# its loops in functions of their own: an interrupt there leaves through the call,
+# which the ``with`` covers (``test_core_found_pool_loop_under_lock`` checks it).
+def _free_lender(lenders: Sequence[_Lender]) -> _Lender | None:
+    # Under the pool's lock (_run_job): the first lent slot free for a nested call.
+    for lender in lenders:
+        if lender.active and lender.in_use < 1:
+            return lender
+    return None
+
+
+def _queue_for_lenders(entry: _Queued, lenders: Sequence[_Lender]) -> None:
+    # Under the pool's lock (_run_job): ``entry`` also waits for the lent slots.
+    for lender in lenders:
+        if lender.active:
+            lender.queued.append(entry)
 
 
 def _cancel(job: _Runnable) -> None:
