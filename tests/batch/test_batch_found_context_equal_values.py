@@ -13,11 +13,11 @@ calls of that worker read the call's object, not the caller's:
 - a fresh empty list (a per-call buffer) where the caller had an empty list: the
   next calls append to the first call's list, which a task it started still reads.
 
-With a task per call (``asyncio.gather``) none of them can happen. The exact test
-is by identity (``len`` equal and every value ``is`` the starting one; a call adds
-variables or changes values, never removes one): measured here about 0.2 us per
-call with no variables, 0.4 us with 10, 1 us with 30, against 40-70 ns for ``==``
--- left to the maintainers; the tests are strict expected failures until then.
+With a task per call (``asyncio.gather``) none of them can happen. Fixed: the test is
+by identity (``synchronaut_core._context._same_bindings``: the context's shared
+mapping, one ``is`` when nothing was set; else value by value, by ``is``). The core's
+write-back had the same ``==`` test (a callee's equal value never reached its
+caller): see tests/core/test_core_found_context_equal_values.py.
 """
 
 from __future__ import annotations
@@ -69,9 +69,6 @@ def run_batch(mode: Mode, func: Any) -> list[str]:
     return contextvars.copy_context().run(mode.call, start)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: a worker compares its context with == (see the docstring)"
-)
 @pytest.mark.parametrize(
     "func", [sets_true, sets_float, sets_equals_anything], ids=["True", "float", "eq-anything"]
 )
@@ -94,9 +91,6 @@ async def fresh_buffer(i: int) -> int:
     return len(VAR.get())
 
 
-@pytest.mark.xfail(
-    strict=True, reason="open: a worker compares its context with == (see the docstring)"
-)
 def test_a_fresh_buffer_stays_the_calls_own(mode: Mode) -> None:
     buffers.clear()
     caller_list: list[str] = []

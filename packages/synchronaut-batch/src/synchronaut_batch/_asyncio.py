@@ -21,7 +21,7 @@ from functools import partial
 from typing import Any
 
 from ._calls import _FATAL, _Call, _Lost
-from ._context import _changed, _in_copy
+from ._context import _changed, _in_copy, _mapping_of
 from ._pending import _Pending, _Taken
 
 #: Workers a batch makes between two chances for them to run (see ``_map_asyncio``).
@@ -196,6 +196,7 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
         # copy of ``start`` instead (see ``_context``); unchanged, the test is one
         # identity comparison per call.
         start = copy_context()
+        mapping = _mapping_of(start)
         own_copy = False
         try:
             while taken is not None:
@@ -245,7 +246,7 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                         fail(exc)
                         return
                 finished += 1
-                if not own_copy and _changed(start):
+                if not own_copy and _changed(start, mapping):
                     own_copy = True  # returned or raised, the call's changes stay here
                 taken = take()
         finally:
@@ -467,6 +468,7 @@ class AsyncioStream:
         # the iteration started (``start()`` created the workers); once a call changed
         # it, each further call runs in a fresh copy of it (see ``_context``).
         start = copy_context()
+        mapping = _mapping_of(start)
         own_copy = False
         # Counts the requests to cancel this task (3.11+, 3.10's _Worker); a user's task
         # factory's task on 3.10 counts nothing: ``int`` then, which always says 0. One
@@ -517,7 +519,7 @@ class AsyncioStream:
                 put((_FATAL, _Lost(index, outcome, self._respawn)))
                 return
             put((index, outcome))
-            if not own_copy and _changed(start):
+            if not own_copy and _changed(start, mapping):
                 own_copy = True
 
     async def next(self) -> tuple[int, Any]:

@@ -12,19 +12,19 @@ context; a batch must behave the same, without a task per call.
 So a worker runs its calls directly (no cost) while its context is still the one it
 started with -- every worker starts from a copy of the caller's context as it was
 when the batch started -- and tests that after each call (:func:`_changed`, one
-identity test when nothing changed). Once a call has changed it, the worker runs
-each further call in a fresh copy of its starting context (:func:`_in_copy`): every
-step of the call's coroutine runs inside ``ctx.run``, so its changes land in that
-copy and die with it, and the worker's own context is never touched again. A worker
-whose calls never change a ContextVar pays one comparison per call (tens of ns); one
+identity test when nothing changed; values by identity, never ``==``). Once a call
+has changed it, the worker runs each further call in a fresh copy of its starting
+context (:func:`_in_copy`): every step of the call's coroutine runs inside
+``ctx.run``, so its changes land in that copy and die with it, and the worker's own
+context is never touched again. A worker whose calls never change a ContextVar pays
+one identity test per call (about 0.1 us: a context copy and its mapping); one
 whose calls do pays about half a microsecond per quick call (a context copy, one
 ``ctx.run`` per step of the call, a ``StopIteration``), and never a task: retiring
 such a worker for a fresh task, as unbounded asyncio batches did, cost ~9 us a call.
 
-Two things still show the worker: the task objects themselves (``current_task()``,
+One thing still shows the worker: the task objects themselves (``current_task()``,
 Trio's ``current_task().context``, asyncio's ``Task.get_context()`` give the
-worker's), and a call that sets a variable to a value ``==`` to the one it had leaves
-the worker running calls directly (see :func:`_changed`).
+worker's).
 
 Only code on the worker's thread (the event loop's, or Trio's) uses this module.
 """
@@ -36,22 +36,29 @@ from collections.abc import Awaitable, Callable, Generator
 from contextvars import Context, copy_context
 from typing import Any
 
+from synchronaut_core._context import (  # pyright: ignore[reportPrivateUsage]
+    _mapping_of,  # pyright: ignore[reportPrivateUsage]
+    _same_bindings,  # pyright: ignore[reportPrivateUsage]
+)
 
-def _changed(start: Context) -> bool:
+__all__ = ["_changed", "_in_copy", "_mapping_of"]
+
+
+def _changed(start: Context, mapping: object | None) -> bool:
     """Does the current context differ from ``start``, a copy of it taken earlier?
 
-    Untouched, the current context shares ``start``'s mapping: one identity test.
-    Otherwise the values are compared with ``==``, which user objects may make raise
-    (a NumPy array's truth value): then it counts as changed. A variable set back
-    (``var.reset(token)``) or to a value ``==`` to the one it had counts as unchanged:
-    the next call reads the same value, or an equal one: the one place where a
-    call could tell a worker from a task of its own (by ``is``, or by mutating an
-    equal mutable value another call made).
+    ``mapping`` is ``_mapping_of(start)``, taken once by the worker. Untouched, the
+    current context shares ``start``'s mapping: one identity test. Otherwise the
+    values are compared by identity (``_same_bindings``), never ``==``: a call that
+    set a variable to an equal object (``True`` for ``1``, a fresh empty list for an
+    empty one) changed it -- the next calls must read the caller's object, as with
+    a task each. A variable set and then reset counts as changed (the worker runs
+    its further calls in copies: slower, never wrong).
     """
-    try:
-        return copy_context() != start
-    except Exception:
-        return True
+    current = copy_context()
+    if mapping is not None and _mapping_of(current) is mapping:
+        return False
+    return not _same_bindings(current, start, mapping)
 
 
 async def _awaited(awaitable: Awaitable[Any]) -> Any:

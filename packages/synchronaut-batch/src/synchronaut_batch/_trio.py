@@ -18,7 +18,7 @@ from typing import Any
 import trio
 
 from ._calls import _FATAL, _Call
-from ._context import _changed, _in_copy
+from ._context import _changed, _in_copy, _mapping_of
 from ._pending import _Pending, _Taken
 
 
@@ -98,6 +98,7 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
             # once one has changed it, each further call of this worker runs in a
             # fresh copy of ``start`` instead (see ``_context``).
             start = copy_context()
+            mapping = _mapping_of(start)
             own_copy = False
             while taken is not None:
                 if errors:
@@ -119,7 +120,7 @@ async def _map_trio(pending: _Pending, return_exceptions: bool, limit: int | Non
                     else:
                         fail(exc)
                         return
-                if not own_copy and _changed(start):
+                if not own_copy and _changed(start, mapping):
                     own_copy = True  # returned or raised, the call's changes stay here
                 taken = take()
 
@@ -225,6 +226,7 @@ class TrioStream:
         # copy of the consumer's when the iteration started; once a call has changed
         # it, each further call runs in a fresh copy of it (see ``_context``).
         start = copy_context()
+        mapping = _mapping_of(start)
         own_copy = False
         for index, (func, args, kwargs, options) in self._pending:
             if self._scope.cancel_called:
@@ -245,7 +247,7 @@ class TrioStream:
                 self._scope.cancel()
                 return
             send((index, outcome))
-            if not own_copy and _changed(start):
+            if not own_copy and _changed(start, mapping):
                 own_copy = True
 
     async def next(self) -> tuple[int, Any]:

@@ -319,16 +319,8 @@ class _LoopCall(_Wait):
         if self.finished:
             # The coroutine returned or raised by itself: its ContextVar changes
             # reach the caller, as with a direct call. (One that timed out or was
-            # cancelled writes nothing back: the caller never got its result.) The
-            # test of _write_back, first: most callees change nothing. It compares
-            # changed values with ``==``, which a value may make raise (a NumPy
-            # array): then _write_back applies the changes by identity.
-            try:
-                changed = ctx != baseline
-            except Exception:
-                changed = True
-            if changed:
-                _write_back(ctx, baseline)
+            # cancelled writes nothing back: the caller never got its result.)
+            _write_back(ctx, baseline)
         error = self.error
         if error is not None:
             self.error = None  # no cycle: call -> error -> traceback -> this frame
