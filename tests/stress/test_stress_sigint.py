@@ -125,6 +125,14 @@ print("counts", count["started"], count["finished"], count["sync started"],
 """
 
 
+#: Put first in each child: SIGUSR1 prints every thread's stack to stderr (``drive``
+#: sends it to a child that stopped answering, so a hang says where it is).
+DUMPS_STACKS = (
+    "import faulthandler as _fh, signal as _signal\n"
+    "_fh.register(_signal.SIGUSR1, all_threads=True)\n"
+)
+
+
 def test_sigint_while_waiting_on_the_bridge_interrupts_the_wait_stops_the_work_every_time(
     scale,
 ) -> None:
@@ -141,7 +149,7 @@ def drive(
     A failed dialogue kills the child and fails with the child's stderr attached.
     """
     proc = subprocess.Popen(
-        [*python_code(code), str(rounds)],
+        [*python_code(DUMPS_STACKS + code), str(rounds)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -151,6 +159,10 @@ def drive(
     try:
         dialogue(proc, lines, rounds)
     except AssertionError as failure:
+        # Where is it stuck? Every thread's stack (faulthandler, which needs no lock
+        # and no working interpreter loop), then the kill.
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
         proc.kill()
         _, err = proc.communicate()
         raise AssertionError(f"{failure}; the child's stderr: {err}") from None
