@@ -89,12 +89,28 @@ class _LoopThread:
     A loop host (see ``_hosts``): sync callers hand it coroutines and wait.
     """
 
-    __slots__ = ("closing", "exiting", "ident", "loop", "post", "stopped_unexpectedly", "thread")
+    __slots__ = (
+        "_failed",
+        "_ready",
+        "closing",
+        "exiting",
+        "ident",
+        "loop",
+        "post",
+        "stopped_unexpectedly",
+        "thread",
+    )
 
     kind = "asyncio"
 
+    #: The loop and its ``post``: made by the loop's own thread (see ``_main``), set
+    #: once ``start()`` has returned.
+    loop: asyncio.AbstractEventLoop
+    post: Callable[[Callable[[], object]], object]
+
     def __init__(self, name: str) -> None:
-        self.loop: asyncio.AbstractEventLoop = _get_loop_factory()()
+        # Why the loop could not be made (the factory raised), for start() to raise.
+        self._failed: BaseException | None = None
         # Set (never cleared) once the loop stops taking new calls: shutdown(), a stop
         # nobody asked for (code running on it called loop.stop()), or retirement of
         # a stuck loop. Calls that reach it and have not started move to a fresh loop.
@@ -106,38 +122,52 @@ class _LoopThread:
         # failure would print from a thread that is about to be frozen).
         self.exiting: bool = False
         self.thread: threading.Thread = threading.Thread(target=self._main, name=name, daemon=True)
+        # Set by the loop's thread once its loop runs (or could not be made).
+        self._ready = threading.Event()
         # The loop's thread, which runs every callback and task of the loop: set once
         # it runs (plain attributes, read by every call: see _hosts._LoopHost).
         self.ident: int | None = None
-        #: Run a callback on the loop's thread soon (any thread); RuntimeError once
-        #: the loop is closed.
-        self.post: Callable[[Callable[[], object]], object] = self.loop.call_soon_threadsafe
 
     def start(self) -> None:
-        ready = threading.Event()
-        self.loop.call_soon(ready.set)
+        """Start the thread; return once its loop runs (``loop`` and ``post`` set).
+
+        Raises what made the loop fail, ``RuntimeError`` if no thread could start, and
+        a ``KeyboardInterrupt`` that landed meanwhile (the loop then stops by itself).
+        """
+        # The loop is made on its own thread, where no signal lands: made here, a
+        # Ctrl-C inside the loop's constructor (its self-pipe, its selector) or before
+        # the thread owned it left a loop nobody would close, warned about when
+        # collected (found by the SIGINT stress test on 3.10).
         try:
             self.thread.start()
             self.ident = self.thread.ident
-        except RuntimeError:  # no thread could be started (a limit, interpreter exit)
-            self.loop.close()
-            raise
+        except RuntimeError:  # no thread could be started (a limit, interpreter exit):
+            raise  # nothing was made
         except BaseException:
             self._abandon()  # Ctrl-C inside Thread.start(): its thread may be running
             raise
         try:
-            ready.wait()
+            self._ready.wait()
         except BaseException:
             self._abandon()
             raise
+        failed, self._failed = self._failed, None
+        if failed is not None:
+            try:
+                raise failed
+            finally:
+                del failed
 
     def _abandon(self) -> None:
         # Interrupted (Ctrl-C) while its thread starts: nobody will own this loop, so
         # it stops instead of idling in its thread for the life of the process. The
-        # stop is queued on the loop: seen once it runs, whether it does yet or not.
+        # thread sees ``closing`` once it has made its loop (see _main); a loop made
+        # already is also asked to stop, queued on it: seen once it runs.
         self.closing = True
-        with contextlib.suppress(RuntimeError):
-            self.loop.call_soon_threadsafe(self._request_stop)
+        loop: asyncio.AbstractEventLoop | None = getattr(self, "loop", None)
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._request_stop)
 
     def alive(self) -> bool:
         return self.thread.is_alive() and not self.loop.is_closed()
@@ -146,7 +176,24 @@ class _LoopThread:
         # Runs on the loop's own thread for its whole life. (Its ident is set here
         # too: start() may have been interrupted before it read it.)
         self.ident = threading.get_ident()
-        loop = self.loop
+        try:
+            loop = _get_loop_factory()()
+        except BaseException as exc:  # the factory failed: start() raises it
+            self._failed = exc
+            self.closing = True
+            self._ready.set()
+            return
+        # Published before ``closing`` is read: a start() interrupted from now on
+        # finds the loop (and queues its stop, see _abandon); one interrupted before
+        # set ``closing`` first, read just below.
+        self.loop = loop
+        #: Run a callback on the loop's thread soon (any thread); RuntimeError once
+        #: the loop is closed.
+        self.post = loop.call_soon_threadsafe
+        if self.closing:
+            loop.close()  # abandoned while this thread started: nobody owns it
+            return
+        loop.call_soon(self._ready.set)
         try:
             while True:
                 try:
@@ -256,8 +303,11 @@ class _LoopThread:
         soon as that wait lets it turn.
         """
         self.closing = True
+        loop: asyncio.AbstractEventLoop | None = getattr(self, "loop", None)
+        if loop is None:
+            return not self.thread.is_alive()  # never made (its thread did not start)
         with contextlib.suppress(RuntimeError):  # already closed
-            self.loop.call_soon_threadsafe(self._request_stop)
+            loop.call_soon_threadsafe(self._request_stop)
         parked = _blocked.get(self.thread.ident)  # type: ignore[arg-type]
         if parked is not None:
             # The loop's thread is blocked in a blocking call a coroutine of it made:
@@ -297,8 +347,15 @@ def _start_background() -> _LoopThread:
         if bg is not None and not bg.closing and not bg.loop.is_closed():
             return bg
         bg = _LoopThread("synchronaut-loop")
-        bg.start()
-        _background = bg
+        try:
+            bg.start()
+            _background = bg
+        except BaseException:
+            # A Ctrl-C right after start() returned (start() stops the loop itself when
+            # interrupted inside): the running loop would idle, unowned, forever.
+            if _background is not bg:
+                bg._abandon()
+            raise
         _ensure_fork_hook()
         if not _atexit_registered:
             _atexit_registered = True
@@ -334,7 +391,11 @@ def _start_spare() -> _LoopThread:
     that caller (see ``_placement``). The caller stops it when done.
     """
     spare = _LoopThread("synchronaut-nested-loop")
-    spare.start()
+    try:
+        spare.start()
+    except BaseException:
+        spare._abandon()  # (as in _start_background)
+        raise
     return spare
 
 
@@ -353,10 +414,20 @@ def shutdown(timeout: float | None = 5.0) -> None:
     global _background
     if timeout is not None:
         _check_seconds(timeout, zero_ok=True, infinite_ok=True)
-    with _lock:
-        bg, _background = _background, None
-    if bg is not None:
-        bg.stop(_wait_limit(timeout))
+    limit = _wait_limit(timeout)
+    bg: _LoopThread | None = None
+    try:
+        with _lock:
+            bg, _background = _background, None
+        if bg is not None:
+            bg.stop(limit)
+    except BaseException:
+        # A Ctrl-C once the loop was taken out, before stop() asked it to stop (or
+        # while it waits): asked now, without waiting -- else it would idle, unowned,
+        # for the life of the process (found by the loop-start interrupt sweep).
+        if bg is not None:
+            bg._abandon()
+        raise
 
 
 def _park_if_exiting() -> None:
