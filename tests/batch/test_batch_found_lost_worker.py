@@ -30,23 +30,29 @@ Trio (the end of this file): a call that cancels the batch's own nursery, which 
 can reach through ``trio.lowlevel``, stopped every worker silently (a list cut short,
 ``parallel_iter`` waiting forever); the batch now fails with a ``RuntimeError``.
 
-Still open (strict xfail): a call that requests its worker's cancellation and
-returns without awaiting leaves the request pending; it falls on the worker's next
-call, which ends with a ``CancelledError`` (a task per call would end the requesting
-call cancelled instead). Seeing it in time would cost a test after every call.
+A call that requests its worker's cancellation and returns without awaiting left
+the request pending, to fall on the worker's next call, which ended with a
+``CancelledError`` (a task per call would have ended the requesting call's own task
+instead). Fixed as for ``parallel_iter`` (test_batch_found_stream_swallowed_shutdown):
+after each call the worker asks its task whether a request is pending
+(``Task.cancelling()``, one call); if so it ends, the call's outcome kept, and the
+owner starts a fresh worker for the calls left. In the search as
+``cancel_and_return`` (not on 3.10 under a user's task factory, whose tasks count
+nothing: the documented limit).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import time
 from typing import Any
 
 import anyio
 import pytest
 import trio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support_backends import ASYNCIO_BACKENDS, Backend
 
@@ -71,6 +77,7 @@ BEHAVIOURS = [
     "sync",
     "cancel_and_raise",
     "cancel_and_swallow",
+    "cancel_and_return",
     "cancelled_future",
     "move_on",
     "timeout",
@@ -103,6 +110,13 @@ async def behave(index: int, behaviour: str) -> Any:
                 raise
             return "swallowed"
         return "not cancelled"
+    if behaviour == "cancel_and_return":
+        # The call asks to cancel its worker and returns without awaiting: the request
+        # is left pending on the task, where a task of its own would have ended with it.
+        task = asyncio.current_task()
+        assert task is not None
+        task.cancel()
+        return "returned"
     if behaviour == "cancelled_future":
         future = asyncio.get_running_loop().create_future()
         future.cancel()
@@ -143,6 +157,8 @@ def check_outcome(index: int, behaviour: str, outcome: Any) -> None:
         assert isinstance(outcome, asyncio.CancelledError)
     elif behaviour == "cancel_and_swallow":
         assert outcome == "swallowed"
+    elif behaviour == "cancel_and_return":
+        assert outcome == "returned"
     elif behaviour == "move_on":
         assert outcome == "moved on"
     else:
@@ -186,6 +202,21 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 def plain_task(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
     return asyncio.Task(coro, loop=loop, **kwargs)  # uvloop passes context=
+
+
+def uncounted(batch: list[str], mode: str, factory: bool) -> bool:
+    """A request left pending that no worker can see: 3.10, a task factory of the user's.
+
+    Its tasks count no request to cancel them (no ``Task.cancelling`` on 3.10), so a
+    call that requests its worker's cancellation and returns leaves it to the worker's
+    next call (a documented limit: test_batch_found_worker_cancel_count).
+    """
+    return (
+        sys.version_info < (3, 11)
+        and factory
+        and mode not in ("sync", "asyncio+eager")
+        and "cancel_and_return" in batch
+    )
 
 
 def use_factory(mode: str, factory: bool) -> None:
@@ -234,6 +265,7 @@ def run_iter(
 def test_parallel_map_gives_every_call_its_outcome_in_order(
     mode: str, batch: list[str], limit: int | None, form: str, factory: bool
 ) -> None:
+    assume(not uncounted(batch, mode, factory))
     calls = build(batch)
     results = run_map(mode, calls if form == "list" else iter(calls), True, limit, factory)
     assert len(results) == len(batch)
@@ -247,6 +279,7 @@ def test_parallel_map_gives_every_call_its_outcome_in_order(
 def test_parallel_map_without_return_exceptions_fails_with_a_calls_failure(
     mode: str, batch: list[str], limit: int | None, factory: bool
 ) -> None:
+    assume(not uncounted(batch, mode, factory))
     try:
         results = run_map(mode, build(batch), False, limit, factory)
     except (
@@ -268,6 +301,7 @@ def test_parallel_map_without_return_exceptions_fails_with_a_calls_failure(
 def test_parallel_iter_yields_every_call_once_with_its_outcome(
     mode: str, batch: list[str], limit: int | None, factory: bool
 ) -> None:
+    assume(not uncounted(batch, mode, factory))
     items = run_iter(mode, build(batch), limit, factory)
     assert sorted(index for index, _ in items) == list(range(len(batch)))
     for index, outcome in items:
@@ -419,11 +453,6 @@ def test_a_worker_cancelled_before_it_ran_gives_its_call_a_cancelled_error(
     assert sum(isinstance(outcome, asyncio.CancelledError) for _, outcome in items) >= 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a request to cancel the worker left pending by a call that returned "
-    "falls on the worker's next call (a task per call would end the requesting call)",
-)
 def test_a_call_that_cancels_its_worker_and_returns_keeps_it_to_itself(
     asyncio_backend: Backend,
 ) -> None:

@@ -15,9 +15,9 @@ worker, whose outcome goes to the consumer as a lost call's does (``_Lost``): th
 consumer, not cancelled, starts a fresh worker; cancelled (the shutdown), it never
 reads it. A call that cancels its own worker and swallows it still gets its outcome
 and every other call still runs (test_batch_found_lost_worker). The same check ends a
-worker whose call requested its cancellation and returned without awaiting: in a
-stream the request no longer falls on the next call (the last test; still open for
-``parallel_map``).
+worker whose call requested its cancellation and returned without awaiting: the
+request no longer falls on the next call (the last test; ``parallel_map``'s workers
+check the same way now: test_batch_found_lost_worker).
 """
 
 from __future__ import annotations
@@ -69,8 +69,8 @@ def test_parallel_iter_a_call_that_cancels_its_worker_and_returns_keeps_it_to_it
     asyncio_backend: Backend,
 ) -> None:
     # The same check ends a worker whose call made a request to cancel it and returned
-    # without awaiting: the request no longer falls on the worker's next call (still
-    # open for parallel_map: test_batch_found_lost_worker's strict xfail).
+    # without awaiting: the request no longer falls on the worker's next call (as in
+    # parallel_map: test_batch_found_lost_worker).
     async def cancels_and_returns(index: int) -> str:
         task = asyncio.current_task()
         assert task is not None

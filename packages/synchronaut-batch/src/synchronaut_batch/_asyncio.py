@@ -198,6 +198,9 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
         start = copy_context()
         mapping = _mapping_of(start)
         own_copy = False
+        # Counts the requests to cancel this task (as in ``AsyncioStream._work``): 3.11+,
+        # 3.10's _Worker; ``int`` (always 0) for a user task factory's task on 3.10.
+        cancelling: Callable[[], int] = getattr(asyncio.current_task(), "cancelling", int)
         try:
             while taken is not None:
                 if errors:
@@ -246,6 +249,19 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
                         fail(exc)
                         return
                 finished += 1
+                if cancelling() and not (errors or stopping):
+                    # The call ended (its outcome is in its slot) with a request to
+                    # cancel this task pending: it swallowed a cancellation, or made a
+                    # request and returned without awaiting (``current_task().cancel()``).
+                    # Kept, the request would fall on this worker's next call, which a
+                    # task of its own would never have seen. This task cannot tell whose
+                    # request it is -- the call's, or the owner's own cancellation on its
+                    # way (asyncio.run's end cancels every task at once) -- so it ends
+                    # (cancelled: the request is spent on it) and wakes the owner, which
+                    # starts a fresh worker for the calls left unless it is cancelled
+                    # itself (see ``settle``: nothing of this call's is left to settle).
+                    lost.append((index, None))
+                    return
                 if not own_copy and _changed(start, mapping):
                     own_copy = True  # returned or raised, the call's changes stay here
                 taken = take()
@@ -272,6 +288,8 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
         # that CancelledError -- its outcome, or the batch's failure.
         nonlocal finished
         for index, exc in lost:
+            if exc is None:
+                continue  # its outcome is in place: only its worker is to replace
             if return_exceptions:
                 results[index] = exc
                 finished += 1
@@ -282,7 +300,8 @@ async def _map_asyncio(pending: _Pending, return_exceptions: bool, limit: int | 
     # The calls whose worker ended with them, each with its CancelledError (see
     # ``work``), for the owner to settle; and the future the owner waits on for the
     # workers (set by ``ended``).
-    lost: list[tuple[int, asyncio.CancelledError]] = []
+    # (None: the call has its outcome; its worker ended after it, see ``work``.)
+    lost: list[tuple[int, asyncio.CancelledError | None]] = []
     wake: asyncio.Future[None] | None = None
     # Set once the owner stops waiting for the workers (it was cancelled): a worker
     # whose call swallowed the cancellation must not read and start the next entry
